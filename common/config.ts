@@ -23,8 +23,26 @@ export const metaStoreDefaults = {
   embeddedCompactAfterBytes: 64 * 1024 * 1024,
   /** Embedded: revisions of history kept for watchers to resume from. */
   embeddedHistoryRevisionsMax: 100_000,
+  /** Embedded: bytes (keys + values) of history kept for watchers; the oldest revisions go first. */
+  embeddedHistoryBytesMax: 64 * 1024 * 1024,
+  /** Embedded: writes waiting for durability at once before new ones are refused. */
+  embeddedPendingWritesMax: 10_000,
+  /** Embedded: bytes (keys + values) of writes waiting for durability before new ones are refused. */
+  embeddedPendingWriteBytesMax: 64 * 1024 * 1024,
+  /** Embedded: most bytes (keys + values) of writes shared by one append + fsync (group commit). */
+  embeddedGroupCommitBytesMax: 4 * 1024 * 1024,
+  /** Embedded: a snapshot frame closes once it holds this many key + value bytes (the writer yields between frames). */
+  embeddedSnapshotFrameBytesMax: 4 * 1024 * 1024,
   /** Real: how long one request to etcd may take before it fails as Unavailable. */
   requestTimeoutMs: 5_000,
+  /** Real: largest response accepted from etcd (gRPC receive limit; ranges and watch batches). */
+  responseBytesMax: 256 * 1024 * 1024,
+  /** Real: first pause before a watch stream or the gRPC channel reconnects; it doubles per failure. */
+  reconnectDelayMsMin: 100,
+  /** Real: longest pause between two reconnection attempts. */
+  reconnectDelayMsMax: 2_000,
+  /** Election: pause before an observer reads again after a failed read. */
+  electionRetryDelayMs: 500,
 } as const;
 export type MetaStoreLimits = { -readonly [K in keyof typeof metaStoreDefaults]: number };
 
@@ -45,28 +63,56 @@ export const logDefaults = {
   embeddedGroupCommitBytesMax: 4 * 1024 * 1024,
   /** Embedded: appends waiting for durability at once before new ones are refused. */
   embeddedPendingAppendsMax: 100_000,
+  /** Embedded: bytes of appends waiting for durability at once before new ones are refused. */
+  embeddedPendingBytesMax: 256 * 1024 * 1024,
+  /** Embedded: a sparse in-memory index keeps one entry per this many segment bytes (bounds a seek's scan). */
+  embeddedIndexIntervalBytes: 64 * 1024,
+  /** Embedded: most bytes one read of a segment file fetches (a larger record is read whole). */
+  embeddedReadChunkBytes: 1024 * 1024,
   /** Records a reader fetches ahead of its consumer (back-pressure bound). */
   readAheadRecordsMax: 1_000,
   /** Bytes a reader fetches ahead of its consumer (back-pressure bound). */
   readAheadBytesMax: 16 * 1024 * 1024,
   /** Real: how long one request to the broker may take before it fails as Unavailable. */
   requestTimeoutMs: 10_000,
+  /** Real: longest a TCP connection to a broker may take to open. */
+  kafkaConnectionTimeoutMs: 3_000,
+  /** Real: longest a fetch waits at the broker for new records (long poll) before it asks again. */
+  kafkaFetchWaitMs: 500,
+  /** Real: longest a reader keeps retrying an unreachable broker before it fails as Unavailable. */
+  kafkaReaderRetryWindowMs: 60_000,
+  /** Real: longest pause between two retries of a failed fetch. */
+  kafkaRetryBackoffMsMax: 1_000,
 } as const;
 export type LogLimits = { -readonly [K in keyof typeof logDefaults]: number };
 
 export const objectStoreDefaults = {
   /** Longest object key, in UTF-8 bytes (S3's limit is 1024). */
   keyBytesMax: 1024,
+  /** Longest '/'-separated segment of a key, in UTF-8 bytes (a file name in the local store: NAME_MAX). */
+  keySegmentBytesMax: 255,
   /** Largest object accepted by one put. */
   objectBytesMax: 5 * 1024 * 1024 * 1024,
   /** Most keys one list page returns (S3's page limit is 1000). */
   listPageKeysMax: 1000,
-  /** Real: how long one request may take before it fails as Unavailable. */
+  /** Real: how long one request may take, retries included, before it fails as Unavailable. */
   requestTimeoutMs: 30_000,
+  /** Real: attempts of one request (the first try and its retries) on network errors and throttling. */
+  requestAttemptsMax: 3,
   /** Real: objects at least this large are uploaded in parts. */
   multipartThresholdBytes: 64 * 1024 * 1024,
   /** Real: size of one multipart part (S3 minimum is 5 MiB). */
   multipartPartBytes: 16 * 1024 * 1024,
+  /** Real: smallest part size accepted for multipartPartBytes (S3's rule for every part but the last). */
+  multipartPartBytesMin: 5 * 1024 * 1024,
+  /** Real: most parts of one multipart upload (S3's limit is 10,000). */
+  multipartPartsMax: 10_000,
+  /** Real: parts of one multipart upload in flight at once. */
+  multipartConcurrentPartsMax: 4,
+  /** Real: most keys in one DeleteObjects request (S3's limit is 1000). */
+  deleteBatchKeysMax: 1000,
+  /** Local: attempts to move a finished temp file into place when a concurrent delete removes its directory. */
+  localRenameAttemptsMax: 4,
 } as const;
 export type ObjectStoreLimits = { -readonly [K in keyof typeof objectStoreDefaults]: number };
 
@@ -80,3 +126,78 @@ export function resolveLimits<T extends Record<string, number>>(defaults: T, ove
   }
   return merged;
 }
+
+export const schemaLimits = {
+  /** Longest collection, field, partition, alias or database name. */
+  nameLengthMax: 255,
+  /** Most fields in one collection (Milvus: 64). */
+  fieldsPerCollectionMax: 64,
+  /** Most vector fields in one collection (Milvus: 4). */
+  vectorFieldsPerCollectionMax: 4,
+  vectorDimMin: 2,
+  vectorDimMax: 32_768,
+  /** Longest VarChar max_length (Milvus: 65,535). */
+  varcharLengthMax: 65_535,
+  /** The id of a collection's first field; the rest follow in declaration order (as Milvus). */
+  firstFieldId: 100,
+} as const;
+
+export const rootCoordDefaults = {
+  /** Most collections across all databases (Milvus: 65,536). */
+  collectionsMax: 65_536,
+  /** Most partitions in one collection (Milvus: 1,024). */
+  partitionsPerCollectionMax: 1024,
+  /** Most databases (Milvus: 64). */
+  databasesMax: 64,
+  /** Most shards (vchannels) of one collection (Milvus: 16). */
+  shardsPerCollectionMax: 16,
+  /** Shards of a collection created without a shard count. */
+  shardsPerCollectionDefault: 1,
+  /** Size of the fixed pool of physical log channels (Milvus: 16). */
+  pchannelCount: 16,
+  /** How far ahead of the wall clock the TSO persists its upper bound before using a window. */
+  tsoWindowMs: 3000,
+  /** IDs reserved per persisted window of the ID allocator. */
+  idWindowSize: 100_000,
+  /** Definition (DDL) requests waiting at once before new ones are refused. */
+  ddlQueueDepthMax: 1024,
+  /** Most timestamps or IDs handed out by one allocation call. */
+  allocationCountMax: 1_000_000,
+} as const;
+export type RootCoordLimits = { -readonly [K in keyof typeof rootCoordDefaults]: number };
+
+export const timeSyncDefaults = {
+  /** How often each pchannel gets a TimeTick (Milvus: 200 ms). */
+  tickIntervalMs: 200,
+  /** How long time sync waits for one source's report before skipping the round (no tick is safe). */
+  reportTimeoutMs: 2_000,
+  /** Writes (reservations) a channel writer holds in flight at once before refusing more. */
+  pendingWritesMax: 10_000,
+  /** Most messages a channel writer packs into one log append. */
+  appendBatchMessagesMax: 1_000,
+  /** Most payload bytes a channel writer packs into one log append. */
+  appendBatchBytesMax: 32 * 1024 * 1024,
+} as const;
+export type TimeSyncLimits = { -readonly [K in keyof typeof timeSyncDefaults]: number };
+
+export const dataCoordDefaults = {
+  /** A growing segment is closed to new rows once its estimated size reaches this. */
+  segmentSizeBytesMax: 256 * 1024 * 1024,
+  /** ... or once it holds this many rows, whichever comes first. */
+  segmentRowCountMax: 1_000_000,
+  /** A row quota handed to a proxy may be written for this long; the segment is not sealed before. */
+  segmentAllocationExpiryMs: 10_000,
+} as const;
+export type DataCoordLimits = { -readonly [K in keyof typeof dataCoordDefaults]: number };
+
+export const proxyDefaults = {
+  /** Largest insert, upsert or delete request (Milvus: 64 MiB). */
+  insertBatchBytesMax: 64 * 1024 * 1024,
+  /** Most rows in one insert or upsert request. */
+  insertBatchRowsMax: 1_000_000,
+  /** Most primary keys in one delete request. */
+  deleteBatchKeysMax: 1_000_000,
+  /** Largest JSON value of one row (Milvus: 64 KiB). */
+  jsonBytesMax: 64 * 1024,
+} as const;
+export type ProxyLimits = { -readonly [K in keyof typeof proxyDefaults]: number };

@@ -10,6 +10,11 @@ export const ErrorCode = {
   LimitExceeded: "LimitExceeded",
   /** The thing asked for does not exist. */
   NotFound: "NotFound",
+  /** A database, collection, partition or alias named in a request does not exist. */
+  DatabaseNotFound: "DatabaseNotFound",
+  CollectionNotFound: "CollectionNotFound",
+  PartitionNotFound: "PartitionNotFound",
+  AliasNotFound: "AliasNotFound",
   /** The thing to create exists already. */
   AlreadyExists: "AlreadyExists",
   /** A compare-and-set or fencing check failed: someone else changed the state first. */
