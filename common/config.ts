@@ -201,3 +201,35 @@ export const proxyDefaults = {
   jsonBytesMax: 64 * 1024,
 } as const;
 export type ProxyLimits = { -readonly [K in keyof typeof proxyDefaults]: number };
+
+export const sessionDefaults = {
+  /** TTL of a node's session lease (Milvus: 30 s). The node is declared dead this long after it stops renewing. */
+  sessionTtlSeconds: 30,
+  /**
+   * A node fences itself (stops writing) when no renewal succeeded for this fraction of the TTL, so that
+   * the rest of the TTL is left for its in-flight appends to finish before anyone else may act on its death.
+   */
+  sessionFenceFraction: 2 / 3,
+} as const;
+
+export const workerPoolDefaults = {
+  /** Worker threads in a pool; 0 means one per CPU core (os.availableParallelism()). */
+  workerCount: 0,
+  /** Most worker threads one pool may be given. */
+  workerCountMax: 256,
+  /** Tasks waiting for a free worker before new ones are refused with LimitExceeded (Milvus: task queue full). */
+  taskQueueDepthMax: 1024,
+} as const;
+export type WorkerPoolLimits = { -readonly [K in keyof typeof workerPoolDefaults]: number };
+
+export const queryNodeDefaults = {
+  /** Largest topk a search may ask for, offset included (Milvus: topk + offset ≤ 16,384). */
+  searchTopKMax: 16_384,
+  /** Most query vectors in one search request (Milvus: nq ≤ 16,384). */
+  searchQueryCountMax: 16_384,
+  /** A brute-force search is split across workers by row ranges only if every range gets at least this many rows. */
+  searchSplitRowsMin: 32_768,
+  /** Split parts whose entries (nq × topk × parts) exceed this are merged in a worker, not on the calling thread. */
+  searchInlineMergeEntriesMax: 65_536,
+} as const;
+export type QueryNodeLimits = { -readonly [K in keyof typeof queryNodeDefaults]: number };

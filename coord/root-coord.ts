@@ -36,6 +36,8 @@ export interface RootCoordOptions {
   metaStore: MetaStore;
   log: Log;
   clock: Clock;
+  /** The timestamp oracle, when the caller opened it already (time sync shares it); else one is opened. */
+  tso?: TimestampOracle;
   /** Names the pchannels `<pchannelPrefix>_<i>`. */
   pchannelPrefix?: string;
   limits?: Partial<RootCoordLimits>;
@@ -88,7 +90,7 @@ export class RootCoord implements RootCoordApi {
 
   static async open(options: RootCoordOptions): Promise<RootCoord> {
     const limits = resolveLimits(rootCoordDefaults, options.limits, "root coordinator");
-    const tso = await TimestampOracle.open({ metaStore: options.metaStore, clock: options.clock, windowMs: limits.tsoWindowMs });
+    const tso = options.tso ?? await TimestampOracle.open({ metaStore: options.metaStore, clock: options.clock, windowMs: limits.tsoWindowMs });
     const ids = await IdAllocator.open({ metaStore: options.metaStore, windowSize: limits.idWindowSize, countMax: limits.allocationCountMax });
     const pchannels = pchannelNames(options.pchannelPrefix ?? "vela-dml", limits.pchannelCount);
     await Promise.all(pchannels.map((channel) => options.log.ensureChannel(channel)));

@@ -1,0 +1,161 @@
+// Standalone Vela (DESIGN §1): every role in one process, wired through in-process calls, on the seams
+// it is given (embedded by default). The role code is the same as in a cluster; only the wiring here
+// differs. Start order follows dependencies (seams → TSO → time sync → root coordinator → data
+// coordinator → proxy); close runs in reverse, and each writer finishes its in-flight appends first.
+
+import { join } from "node:path";
+import { systemClock, type Clock } from "../common/clock.ts";
+import {
+  rootCoordDefaults, sessionDefaults, timeSyncDefaults, resolveLimits,
+  type DataCoordLimits, type ProxyLimits, type RootCoordLimits, type TimeSyncLimits,
+} from "../common/config.ts";
+import { RootCoord, pchannelNames } from "../coord/root-coord.ts";
+import { SegmentAllocator } from "../coord/segment-allocator.ts";
+import { TimestampOracle } from "../coord/tso.ts";
+import { Proxy } from "../proxy/proxy.ts";
+import { EmbeddedLog } from "../storage/log/embedded-log.ts";
+import type { Log } from "../storage/log/log.ts";
+import { EmbeddedMetaStore } from "../storage/meta/embedded-meta-store.ts";
+import type { MetaStore } from "../storage/meta/meta-store.ts";
+import { LocalObjectStore } from "../storage/object/local-object-store.ts";
+import type { ObjectStore } from "../storage/object/object-store.ts";
+import { ChannelWriter, sessionLostError } from "../timesync/channel-writer.ts";
+import { TimeSync } from "../timesync/time-sync.ts";
+import { Session } from "./session.ts";
+
+export interface StandaloneOptions {
+  /** Directory for the embedded seams (meta/, log/, objects/). Needed unless all three seams are given. */
+  dataDir?: string;
+  metaStore?: MetaStore;
+  log?: Log;
+  objectStore?: ObjectStore;
+  clock?: Clock;
+  /** fsync in the embedded seams (default true; off only for tests and benchmarks). */
+  fsync?: boolean;
+  rootCoordLimits?: Partial<RootCoordLimits>;
+  timeSyncLimits?: Partial<TimeSyncLimits>;
+  dataCoordLimits?: Partial<DataCoordLimits>;
+  proxyLimits?: Partial<ProxyLimits>;
+  sessionTtlSeconds?: number;
+  /** Called when a background task fails (time sync rounds); defaults to ignoring. */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+export class Standalone {
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  private constructor(
+    readonly metaStore: MetaStore,
+    readonly log: Log,
+    readonly objectStore: ObjectStore,
+    readonly clock: Clock,
+  ) {}
+
+  rootCoord!: RootCoord;
+  segmentAllocator!: SegmentAllocator;
+  timeSync!: TimeSync;
+  proxy!: Proxy;
+  proxyWriter!: ChannelWriter;
+
+  static async start(options: StandaloneOptions): Promise<Standalone> {
+    const clock = options.clock ?? systemClock;
+    const fsync = options.fsync ?? true;
+    const needDir = (what: string): string => {
+      if (options.dataDir === undefined) throw new Error(`standalone: dataDir is needed for the embedded ${what}`);
+      return join(options.dataDir, what);
+    };
+    const opened: Array<() => Promise<void>> = [];
+    try {
+      const metaStore = options.metaStore ?? await EmbeddedMetaStore.open({ dir: needDir("meta"), clock, fsync });
+      if (options.metaStore === undefined) opened.push(() => metaStore.close());
+      const log = options.log ?? await EmbeddedLog.open({ dir: needDir("log"), fsync });
+      if (options.log === undefined) opened.push(() => log.close());
+      const objectStore = options.objectStore ?? await LocalObjectStore.open({ dir: needDir("objects") });
+      if (options.objectStore === undefined) opened.push(() => objectStore.close());
+      const node = new Standalone(metaStore, log, objectStore, clock);
+      node.closers.push(...opened.reverse());
+      opened.length = 0;
+      try {
+        await node.startRoles(options);
+      } catch (error) {
+        await node.close();
+        throw error;
+      }
+      return node;
+    } catch (error) {
+      for (const close of opened.reverse()) await close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async startRoles(options: StandaloneOptions): Promise<void> {
+    const clock = this.clock;
+    const rootLimits = resolveLimits(rootCoordDefaults, options.rootCoordLimits, "root coordinator");
+    const syncLimits = resolveLimits(timeSyncDefaults, options.timeSyncLimits, "time sync");
+    const writerLimits = {
+      pendingWritesMax: syncLimits.pendingWritesMax,
+      appendBatchMessagesMax: syncLimits.appendBatchMessagesMax,
+      appendBatchBytesMax: syncLimits.appendBatchBytesMax,
+    };
+    const sessionTtlSeconds = options.sessionTtlSeconds ?? sessionDefaults.sessionTtlSeconds;
+    const onBackgroundError = options.onBackgroundError ?? (() => undefined);
+
+    const tso = await TimestampOracle.open({ metaStore: this.metaStore, clock, windowMs: rootLimits.tsoWindowMs });
+    const pchannels = pchannelNames("vela-dml", rootLimits.pchannelCount);
+    this.timeSync = new TimeSync({
+      log: this.log, metaStore: this.metaStore, tso, clock, pchannels,
+      tickIntervalMs: syncLimits.tickIntervalMs, reportTimeoutMs: syncLimits.reportTimeoutMs,
+      onRoundError: onBackgroundError,
+    });
+    this.closers.unshift(() => this.timeSync.close());
+
+    // Every writer holds a session and registers with time sync before its first write; losing the
+    // session fences the writer.
+    const registerWriter = async (writer: ChannelWriter, role: string, nodeId: string): Promise<void> => {
+      const session = await Session.create({
+        metaStore: this.metaStore, clock, role, nodeId, ttlSeconds: sessionTtlSeconds,
+        fenceFraction: sessionDefaults.sessionFenceFraction,
+        onLost: () => writer.fail(sessionLostError(writer.sourceId)),
+      });
+      this.closers.unshift(async () => {
+        await writer.close();
+        await this.timeSync.unregister(writer.sourceId);
+        await session.close();
+      });
+      await this.timeSync.register(writer, session.key);
+    };
+
+    const rootCoord = await RootCoord.open({
+      metaStore: this.metaStore, log: this.log, clock, tso, limits: rootLimits, writerLimits,
+      registerWriter: (writer) => registerWriter(writer, "rootcoord", "1"),
+    });
+    this.rootCoord = rootCoord;
+    this.closers.unshift(() => rootCoord.close());
+    this.segmentAllocator = await SegmentAllocator.open({
+      metaStore: this.metaStore, clock, allocateId: () => this.rootCoord.allocIds(1),
+      ...(options.dataCoordLimits === undefined ? {} : { limits: options.dataCoordLimits }),
+    });
+    const proxyNodeId = String(await this.rootCoord.allocIds(1));
+    this.proxyWriter = new ChannelWriter({ sourceId: `proxy-${proxyNodeId}`, log: this.log, tso, pchannels, ...writerLimits });
+    await registerWriter(this.proxyWriter, "proxy", proxyNodeId);
+    this.proxy = new Proxy({
+      rootCoord: this.rootCoord, segmentAllocator: this.segmentAllocator, writer: this.proxyWriter,
+      ...(options.proxyLimits === undefined ? {} : { limits: options.proxyLimits }),
+    });
+    this.timeSync.start();
+  }
+
+  /** Stops every role (writers finish their in-flight appends) and closes the seams it opened. */
+  async close(): Promise<void> {
+    const closers = this.closers.splice(0);
+    let firstError: unknown;
+    for (const close of closers) {
+      try {
+        await close();
+      } catch (error) {
+        firstError ??= error;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+  }
+}
