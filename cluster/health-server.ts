@@ -10,11 +10,11 @@ export class HealthServer {
   private constructor(private readonly server: Server, readonly port: number) {}
 
   static async start(port: number, host = "0.0.0.0"): Promise<HealthServer> {
-    let holder: HealthServer | undefined;
+    const current: { health?: HealthServer } = {};
     const server = createServer((request, response) => {
       const path = (request.url ?? "/").split("?")[0];
       if (request.method === "GET" && path === "/healthz") {
-        const state = holder?.state ?? "starting";
+        const state = current.health?.state ?? "starting";
         response.writeHead(state === "serving" ? 200 : 503, { "content-type": "application/json" });
         response.end(JSON.stringify({ status: state }));
         return;
@@ -27,8 +27,8 @@ export class HealthServer {
       server.listen(port, host, () => resolve());
     });
     const address = server.address();
-    holder = new HealthServer(server, typeof address === "object" && address !== null ? address.port : port);
-    return holder;
+    current.health = new HealthServer(server, typeof address === "object" && address !== null ? address.port : port);
+    return current.health;
   }
 
   async close(): Promise<void> {
