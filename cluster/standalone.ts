@@ -7,12 +7,18 @@ import { join } from "node:path";
 import { systemClock, type Clock } from "../common/clock.ts";
 import {
   rootCoordDefaults, sessionDefaults, timeSyncDefaults, resolveLimits,
-  type DataCoordLimits, type ProxyLimits, type RootCoordLimits, type TimeSyncLimits,
+  type DataCoordLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
 } from "../common/config.ts";
 import { RootCoord, pchannelNames } from "../coord/root-coord.ts";
 import { SegmentAllocator } from "../coord/segment-allocator.ts";
 import { TimestampOracle } from "../coord/tso.ts";
+import { QueryCoord } from "../coord/query-coord.ts";
 import { Proxy } from "../proxy/proxy.ts";
+import { ReadPath } from "../proxy/read-path.ts";
+import { searchBruteForce } from "../querynode/compute/brute-force.ts";
+import { createComputePool } from "../querynode/compute/compute-pool.ts";
+import { QueryNode } from "../querynode/query-node.ts";
+import type { WorkerPool } from "../common/worker-pool.ts";
 import { EmbeddedLog } from "../storage/log/embedded-log.ts";
 import type { Log } from "../storage/log/log.ts";
 import { EmbeddedMetaStore } from "../storage/meta/embedded-meta-store.ts";
@@ -36,6 +42,8 @@ export interface StandaloneOptions {
   timeSyncLimits?: Partial<TimeSyncLimits>;
   dataCoordLimits?: Partial<DataCoordLimits>;
   proxyLimits?: Partial<ProxyLimits>;
+  readLimits?: Partial<QueryNodeReadLimits>;
+  computePoolLimits?: Partial<WorkerPoolLimits>;
   sessionTtlSeconds?: number;
   /** Called when a background task fails (time sync rounds); defaults to ignoring. */
   onBackgroundError?: (error: unknown) => void;
@@ -56,6 +64,10 @@ export class Standalone {
   timeSync!: TimeSync;
   proxy!: Proxy;
   proxyWriter!: ChannelWriter;
+  computePool!: WorkerPool;
+  queryNode!: QueryNode;
+  queryCoord!: QueryCoord;
+  reader!: ReadPath;
 
   static async start(options: StandaloneOptions): Promise<Standalone> {
     const clock = options.clock ?? systemClock;
@@ -143,6 +155,24 @@ export class Standalone {
       ...(options.proxyLimits === undefined ? {} : { limits: options.proxyLimits }),
     });
     this.timeSync.start();
+
+    const pool = createComputePool(options.computePoolLimits);
+    this.computePool = pool;
+    this.closers.unshift(() => pool.close());
+    const queryNodeId = String(await this.rootCoord.allocIds(1));
+    const queryNode = new QueryNode({
+      nodeId: queryNodeId, log: this.log, clock,
+      search: (request) => searchBruteForce(pool, request),
+      ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
+    });
+    this.queryNode = queryNode;
+    this.closers.unshift(() => queryNode.close());
+    this.queryCoord = await QueryCoord.open({ metaStore: this.metaStore, rootCoord: this.rootCoord, nodes: [queryNode] });
+    this.reader = new ReadPath({
+      rootCoord: this.rootCoord, queryCoord: this.queryCoord, clock,
+      tickNow: () => this.timeSync.tickNow(),
+      ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
+    });
   }
 
   /** Stops every role (writers finish their in-flight appends) and closes the seams it opened. */

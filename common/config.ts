@@ -41,6 +41,8 @@ export const metaStoreDefaults = {
   reconnectDelayMsMin: 100,
   /** Real: longest pause between two reconnection attempts. */
   reconnectDelayMsMax: 2_000,
+  /** Real: an idle connection to etcd is probed (HTTP/2 ping) this often, so a silent peer is noticed. etcd refuses pings under 5 s. */
+  connectionProbeIntervalMs: 10_000,
   /** Election: pause before an observer reads again after a failed read. */
   electionRetryDelayMs: 500,
 } as const;
@@ -233,3 +235,21 @@ export const queryNodeDefaults = {
   searchInlineMergeEntriesMax: 65_536,
 } as const;
 export type QueryNodeLimits = { -readonly [K in keyof typeof queryNodeDefaults]: number };
+
+export const queryNodeReadDefaults = {
+  /** Longest a search or query waits for tsafe to reach its guarantee timestamp. */
+  tsafeWaitMsMax: 10_000,
+  /** Bounded consistency: the guarantee timestamp lags the wall clock by this much (Milvus: 5 s). */
+  boundedStalenessMs: 5_000,
+  /** Largest topk (Milvus: 16,384). */
+  topkMax: 16_384,
+  /** Largest offset + topk of a search, and offset + limit of a query (Milvus: 16,384). */
+  resultWindowMax: 16_384,
+  /** Most query vectors (nq) in one search (Milvus: 16,384). */
+  nqMax: 16_384,
+  /** Most rows a query returns. */
+  queryLimitMax: 16_384,
+  /** Searches and queries waiting at once on one query node before new ones are refused. */
+  readQueueDepthMax: 1_024,
+} as const;
+export type QueryNodeReadLimits = { -readonly [K in keyof typeof queryNodeReadDefaults]: number };

@@ -15,6 +15,8 @@ export const ErrorCode = {
   CollectionNotFound: "CollectionNotFound",
   PartitionNotFound: "PartitionNotFound",
   AliasNotFound: "AliasNotFound",
+  /** The collection exists but is not loaded for search and query. */
+  CollectionNotLoaded: "CollectionNotLoaded",
   /** The thing to create exists already. */
   AlreadyExists: "AlreadyExists",
   /** A compare-and-set or fencing check failed: someone else changed the state first. */

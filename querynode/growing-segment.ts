@@ -1,0 +1,271 @@
+// A growing segment in a query node's memory (DESIGN §6, §8): the rows of one segment replayed from
+// the log, column by column — every vector field one contiguous Float32Array in a SharedArrayBuffer
+// (worker threads scan it without a copy), scalars in typed arrays, per-row insert timestamps, and a
+// primary-key index.
+//
+// MVCC (DESIGN §8): row r is visible at snapshot S iff insertTs[r] <= S and no tombstone (pk, d) with
+// insertTs[r] < d <= S exists. A tombstone applies to versions written strictly before it, so an
+// upsert's tombstone and new row, which share one timestamp, replace the old version and keep the new.
+// Invariants: rows are only appended (a snapshot is a row count plus a timestamp); rows are applied in
+// timestamp order (the replica sorts each tick's batch), so a tombstone only ever needs to look at rows
+// already present; `deleteTs[r]` is the earliest tombstone that applies to r (0n: none).
+
+import type { Column } from "../common/columns.ts";
+import { assert } from "../common/errors.ts";
+import { DataType, type CollectionSchema, type FieldSchema } from "../common/schema.ts";
+import type { Timestamp } from "../common/timestamp.ts";
+import { Bitset } from "./compute/bitset.ts";
+
+export type PrimaryKey = bigint | string;
+
+type Growable = Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+
+/** A typed array that doubles its capacity as rows arrive. */
+class GrowableColumn<T extends Growable> {
+  data: T;
+  constructor(private readonly make: (capacity: number) => T, capacity: number, private readonly width = 1) {
+    this.data = make(capacity * width);
+  }
+
+  ensure(rows: number): void {
+    if (rows * this.width <= this.data.length) return;
+    let capacity = Math.max(1, this.data.length / this.width);
+    while (capacity < rows) capacity *= 2;
+    const next = this.make(capacity * this.width);
+    (next as unknown as { set(source: T): void }).set(this.data);
+    this.data = next;
+  }
+}
+
+type ScalarStore =
+  | { kind: "typed"; column: GrowableColumn<Growable> }
+  | { kind: "strings"; values: string[] }
+  | { kind: "json"; values: Uint8Array[] };
+
+const INITIAL_CAPACITY_ROWS = 1024;
+
+export class GrowingSegment {
+  private rows = 0;
+  private readonly insertTs = new GrowableColumn((n) => new BigUint64Array(n), INITIAL_CAPACITY_ROWS);
+  private readonly deleteTs = new GrowableColumn((n) => new BigUint64Array(n), INITIAL_CAPACITY_ROWS);
+  /** Rows whose deleteTs is set, for building visibility without scanning every row. */
+  private readonly deletedRows: number[] = [];
+  private readonly pkIndex = new Map<PrimaryKey, number[]>();
+  private readonly vectors = new Map<number, GrowableColumn<Float32Array>>();
+  private readonly scalars = new Map<number, ScalarStore>();
+  private readonly validity = new Map<number, GrowableColumn<Uint8Array>>();
+  private readonly pkField: FieldSchema;
+  private bytesHeld = 0;
+
+  constructor(
+    readonly segmentId: bigint,
+    readonly collectionId: bigint,
+    readonly partitionId: bigint,
+    readonly vchannel: string,
+    readonly schema: CollectionSchema,
+  ) {
+    const pk = schema.fields.find((field) => field.isPrimaryKey);
+    assert(pk !== undefined, "schema has a primary key");
+    this.pkField = pk;
+    for (const field of schema.fields) {
+      if (field.dataType === DataType.FloatVector) {
+        const dim = field.dim as number;
+        this.vectors.set(field.fieldId, new GrowableColumn((n) => new Float32Array(new SharedArrayBuffer(n * 4)), INITIAL_CAPACITY_ROWS, dim));
+        continue;
+      }
+      this.scalars.set(field.fieldId, scalarStore(field));
+      if (field.nullable) this.validity.set(field.fieldId, new GrowableColumn((n) => new Uint8Array(n), INITIAL_CAPACITY_ROWS));
+    }
+  }
+
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  /** Approximate bytes held (columns at their capacity, index entries estimated). */
+  get memoryBytes(): number {
+    return this.bytesHeld;
+  }
+
+  /**
+   * Appends the rows of one InsertMsg written at `ts`. Rows must arrive in timestamp order.
+   * Columns are matched by field id; every schema field must be present.
+   */
+  append(columns: readonly Column[], rowCount: number, ts: Timestamp): void {
+    const start = this.rows;
+    const end = start + rowCount;
+    this.insertTs.ensure(end);
+    this.deleteTs.ensure(end);
+    this.insertTs.data.fill(ts, start, end);
+    const byField = new Map(columns.map((column) => [column.fieldId, column]));
+    for (const field of this.schema.fields) {
+      const column = byField.get(field.fieldId);
+      assert(column !== undefined && column.type === field.dataType, `insert carries field ${field.name}`);
+      if (column.type === DataType.FloatVector) {
+        const store = this.vectors.get(field.fieldId) as GrowableColumn<Float32Array>;
+        store.ensure(end);
+        store.data.set(column.values, start * column.dim);
+        continue;
+      }
+      const store = this.scalars.get(field.fieldId) as ScalarStore;
+      if (store.kind === "typed") {
+        store.column.ensure(end);
+        (store.column.data as unknown as { set(values: ArrayLike<unknown>, offset: number): void }).set(column.values as ArrayLike<unknown>, start);
+      } else if (store.kind === "strings") {
+        for (const value of column.values as string[]) store.values.push(value);
+      } else {
+        for (const value of column.values as Uint8Array[]) store.values.push(value);
+      }
+      const validity = this.validity.get(field.fieldId);
+      if (validity !== undefined) {
+        validity.ensure(end);
+        if (column.valid === undefined) validity.data.fill(1, start, end);
+        else validity.data.set(column.valid, start);
+      }
+    }
+    const keys = (byField.get(this.pkField.fieldId) as Column).values as BigInt64Array | string[];
+    for (let i = 0; i < rowCount; i++) {
+      const key = keys[i] as PrimaryKey;
+      const list = this.pkIndex.get(key);
+      if (list === undefined) this.pkIndex.set(key, [start + i]);
+      else list.push(start + i);
+    }
+    this.rows = end;
+    this.recomputeBytes();
+  }
+
+  /**
+   * Applies a tombstone (pk, ts) to every version of pk written strictly before ts. Returns how many rows
+   * it newly deleted.
+   */
+  applyDelete(key: PrimaryKey, ts: Timestamp): number {
+    const rows = this.pkIndex.get(key);
+    if (rows === undefined) return 0;
+    let deleted = 0;
+    for (const row of rows) {
+      if ((this.insertTs.data[row] as bigint) >= ts) continue;
+      const current = this.deleteTs.data[row] as bigint;
+      if (current !== 0n) continue; // an earlier tombstone already applies; it decides visibility
+      this.deleteTs.data[row] = ts;
+      this.deletedRows.push(row);
+      deleted += 1;
+    }
+    return deleted;
+  }
+
+  /** The row count a snapshot taken now sees (rows are appended in timestamp order, all <= tsafe). */
+  snapshotRowCount(): number {
+    return this.rows;
+  }
+
+  /**
+   * Rows visible at snapshot `ts` among the first `rowCount` rows, as a bitset shared with workers.
+   * Cost: O(rows / 8) to fill plus O(deleted rows); rows past rowCount stay clear.
+   */
+  visibility(ts: Timestamp, rowCount: number): Bitset {
+    const set = new Bitset(rowCount, { shared: true });
+    set.fill();
+    const insertTs = this.insertTs.data;
+    // Rows are in timestamp order, so rows inserted after ts form a suffix.
+    let visibleEnd = rowCount;
+    while (visibleEnd > 0 && (insertTs[visibleEnd - 1] as bigint) > ts) visibleEnd -= 1;
+    for (let row = visibleEnd; row < rowCount; row++) set.delete(row);
+    const deleteTs = this.deleteTs.data;
+    for (const row of this.deletedRows) {
+      if (row < rowCount && (deleteTs[row] as bigint) <= ts) set.delete(row);
+    }
+    return set;
+  }
+
+  /** True when `row` is visible at snapshot `ts`. */
+  isVisible(row: number, ts: Timestamp): boolean {
+    if (row >= this.rows || (this.insertTs.data[row] as bigint) > ts) return false;
+    const deleted = this.deleteTs.data[row] as bigint;
+    return deleted === 0n || deleted > ts;
+  }
+
+  /** Rows holding `key` (every version, visible or not). */
+  rowsOfKey(key: PrimaryKey): readonly number[] {
+    return this.pkIndex.get(key) ?? [];
+  }
+
+  insertTsOf(row: number): Timestamp {
+    return this.insertTs.data[row] as bigint;
+  }
+
+  primaryKeyOf(row: number): PrimaryKey {
+    const store = this.scalars.get(this.pkField.fieldId) as ScalarStore;
+    if (store.kind === "strings") return store.values[row] as string;
+    return (store as { column: GrowableColumn<BigInt64Array> }).column.data[row] as bigint;
+  }
+
+  /** The vector storage of a field: rows × dim floats in a SharedArrayBuffer (valid for rowCount rows). */
+  vectorData(fieldId: number): Float32Array {
+    const store = this.vectors.get(fieldId);
+    assert(store !== undefined, `field ${fieldId} is a vector field`);
+    return store.data;
+  }
+
+  /** The value of a field at a row, as the public APIs return it (null for a null value). */
+  valueOf(field: FieldSchema, row: number): unknown {
+    const validity = this.validity.get(field.fieldId);
+    if (validity !== undefined && validity.data[row] === 0) return null;
+    if (field.dataType === DataType.FloatVector) {
+      const dim = field.dim as number;
+      return Array.from(this.vectorData(field.fieldId).subarray(row * dim, (row + 1) * dim));
+    }
+    const store = this.scalars.get(field.fieldId) as ScalarStore;
+    if (store.kind === "strings") return store.values[row];
+    if (store.kind === "json") return JSON.parse(new TextDecoder().decode(store.values[row])) as unknown;
+    const value = store.column.data[row];
+    if (field.dataType === DataType.Bool) return value === 1;
+    return value;
+  }
+
+  private recomputeBytes(): void {
+    let bytes = this.insertTs.data.byteLength + this.deleteTs.data.byteLength;
+    for (const store of this.vectors.values()) bytes += store.data.byteLength;
+    for (const store of this.scalars.values()) {
+      if (store.kind === "typed") bytes += store.column.data.byteLength;
+    }
+    for (const store of this.validity.values()) bytes += store.data.byteLength;
+    // Strings, JSON and the key index: estimated per row.
+    bytes += this.rows * (this.stringBytesPerRowEstimate + 48);
+    this.bytesHeld = bytes;
+  }
+
+  private get stringBytesPerRowEstimate(): number {
+    let bytes = 0;
+    for (const store of this.scalars.values()) {
+      if (store.kind === "strings") bytes += 40;
+      if (store.kind === "json") bytes += 80;
+    }
+    return bytes;
+  }
+}
+
+function scalarStore(field: FieldSchema): ScalarStore {
+  const typed = <T extends Growable>(make: (n: number) => T): ScalarStore => ({ kind: "typed", column: new GrowableColumn<Growable>(make, INITIAL_CAPACITY_ROWS) });
+  switch (field.dataType) {
+    case DataType.Bool:
+      return typed((n) => new Uint8Array(n));
+    case DataType.Int8:
+      return typed((n) => new Int8Array(n));
+    case DataType.Int16:
+      return typed((n) => new Int16Array(n));
+    case DataType.Int32:
+      return typed((n) => new Int32Array(n));
+    case DataType.Int64:
+      return typed((n) => new BigInt64Array(n));
+    case DataType.Float:
+      return typed((n) => new Float32Array(n));
+    case DataType.Double:
+      return typed((n) => new Float64Array(n));
+    case DataType.VarChar:
+      return { kind: "strings", values: [] };
+    case DataType.JSON:
+      return { kind: "json", values: [] };
+    default:
+      throw new Error(`no scalar store for ${field.dataType}`);
+  }
+}

@@ -1,0 +1,382 @@
+// The query node (DESIGN §1, §8): serves search, query and count over the collections the query
+// coordinator assigned to it, from growing segments replayed from the log.
+//
+// Every read waits (bounded) until tsafe of each vchannel it touches reaches the guarantee timestamp
+// G, then evaluates ONE snapshot S = min(tsafe) >= G for every segment: rows are visible per the MVCC
+// rule of growing-segment.ts at S. Per segment the top-k runs in worker threads over a visibility
+// bitset; results are reduced across segments with at most one hit per primary key (its best score).
+
+import type { Clock } from "../common/clock.ts";
+import { queryNodeReadDefaults, resolveLimits, type QueryNodeReadLimits } from "../common/config.ts";
+import { ErrorCode, VelaError, invalidArgument, limitExceeded } from "../common/errors.ts";
+import { DataType, type FieldSchema } from "../common/schema.ts";
+import type { Timestamp } from "../common/timestamp.ts";
+import type { CollectionInfo } from "../coord/catalog.ts";
+import type { Log } from "../storage/log/log.ts";
+import { Bitset } from "./compute/bitset.ts";
+import { isBetterHit, type MetricType } from "./compute/metric.ts";
+import type { TopKResult } from "./compute/topk.ts";
+import type { GrowingSegment, PrimaryKey } from "./growing-segment.ts";
+import { CollectionReplica, VchannelReplica } from "./replica.ts";
+
+/** Exact top-k over one segment's vectors, rows limited to `allowed`; runs off the event loop. */
+export type SegmentSearch = (request: {
+  vectors: Float32Array;
+  dim: number;
+  allowed: Bitset;
+  queries: Float32Array;
+  nq: number;
+  topk: number;
+  metric: MetricType;
+}) => Promise<TopKResult>;
+
+export interface ReadTarget {
+  collectionId: bigint;
+  /** The shards to read on this node. */
+  vchannels: readonly string[];
+  /** Restrict to these partitions (undefined: every loaded partition). */
+  partitionIds?: readonly bigint[];
+  guaranteeTs: Timestamp;
+  /** The filter hook: only rows whose primary key is in this list (undefined: every row). */
+  filterKeys?: readonly PrimaryKey[];
+}
+
+export interface NodeSearchRequest extends ReadTarget {
+  fieldId: number;
+  metric: MetricType;
+  queries: Float32Array;
+  nq: number;
+  /** Hits wanted per query (the proxy asks for offset + topk). */
+  topk: number;
+  outputFieldIds: readonly number[];
+}
+
+export interface Hit {
+  primaryKey: PrimaryKey;
+  distance: number;
+  /** Output field values by field name. */
+  fields: Record<string, unknown>;
+}
+
+export interface NodeSearchResult {
+  snapshotTs: Timestamp;
+  /** Per query, best first, at most topk, one hit per primary key. */
+  hits: Hit[][];
+}
+
+export interface NodeQueryRequest extends ReadTarget {
+  outputFieldIds: readonly number[];
+  limit: number;
+  offset: number;
+}
+
+export interface NodeQueryResult {
+  snapshotTs: Timestamp;
+  rows: Array<{ primaryKey: PrimaryKey; fields: Record<string, unknown> }>;
+}
+
+export interface QueryNodeOptions {
+  nodeId: string;
+  log: Log;
+  clock: Clock;
+  search: SegmentSearch;
+  limits?: Partial<QueryNodeReadLimits>;
+}
+
+interface Candidate {
+  primaryKey: PrimaryKey;
+  distance: number;
+  segment: GrowingSegment;
+  row: number;
+  /** Tie-break: a stable order across segments. */
+  order: number;
+}
+
+export class QueryNode {
+  readonly nodeId: string;
+  readonly limits: QueryNodeReadLimits;
+  private readonly collections = new Map<bigint, CollectionReplica>();
+  private readsInFlight = 0;
+
+  constructor(private readonly options: QueryNodeOptions) {
+    this.nodeId = options.nodeId;
+    this.limits = resolveLimits(queryNodeReadDefaults, options.limits, "query node");
+  }
+
+  /** Starts replaying the collection's vchannels (all of them, or `vchannels`); returns at once. */
+  async loadCollection(info: CollectionInfo, partitionIds: readonly bigint[] | undefined, vchannels: readonly string[] = info.vchannels): Promise<void> {
+    const existing = this.collections.get(info.id);
+    if (existing !== undefined) {
+      const loaded = existing.loadedPartitions();
+      const same = loaded === undefined ? partitionIds === undefined : partitionIds !== undefined && partitionIds.every((id) => loaded.includes(id)) && loaded.length === partitionIds.length;
+      if (same) return;
+      // The partition set changed: rebuild from the log so the newly served partitions have their rows.
+      await this.releaseCollection(info.id);
+    }
+    const replica = new CollectionReplica(info, partitionIds);
+    this.collections.set(info.id, replica);
+    for (const vchannel of vchannels) {
+      const shard = info.vchannels.indexOf(vchannel);
+      if (shard < 0) throw invalidArgument(`vchannel ${vchannel} is not a shard of collection ${info.name}`);
+      const channel = new VchannelReplica(replica, vchannel, info.pchannels[shard] as string);
+      replica.vchannels.set(vchannel, channel);
+      await channel.start(this.options.log);
+    }
+  }
+
+  async releaseCollection(collectionId: bigint): Promise<void> {
+    const replica = this.collections.get(collectionId);
+    if (replica === undefined) return;
+    this.collections.delete(collectionId);
+    replica.released = true;
+    await Promise.all([...replica.vchannels.values()].map((channel) => channel.stop()));
+  }
+
+  isLoaded(collectionId: bigint): boolean {
+    return this.collections.has(collectionId);
+  }
+
+  /** tsafe of a served vchannel (0n before its first tick). */
+  tsafe(collectionId: bigint, vchannel: string): Timestamp {
+    return this.collections.get(collectionId)?.vchannels.get(vchannel)?.tsafe ?? 0n;
+  }
+
+  /** Rows and bytes held, for metrics and the memory benchmark. */
+  memoryUsage(): { rows: number; bytes: number; segments: number } {
+    let rows = 0;
+    let bytes = 0;
+    let segments = 0;
+    for (const replica of this.collections.values()) {
+      for (const channel of replica.vchannels.values()) {
+        for (const segment of channel.segments.values()) {
+          rows += segment.rowCount;
+          bytes += segment.memoryBytes;
+          segments += 1;
+        }
+      }
+    }
+    return { rows, bytes, segments };
+  }
+
+  async search(request: NodeSearchRequest): Promise<NodeSearchResult> {
+    return this.admitted(async () => {
+      const { replica, channels, snapshotTs } = await this.snapshot(request);
+      const field = replica.info.schema.fields.find((candidate) => candidate.fieldId === request.fieldId);
+      if (field === undefined || field.dataType !== DataType.FloatVector) throw invalidArgument(`field ${request.fieldId} is not a vector field of collection ${replica.info.name}`);
+      const dim = field.dim as number;
+      if (request.queries.length !== request.nq * dim) throw invalidArgument(`expected ${request.nq} query vectors of dim ${dim}, got ${request.queries.length} values`);
+      if (!(request.topk >= 1 && request.topk <= this.limits.resultWindowMax)) throw invalidArgument(`topk must be in [1, ${this.limits.resultWindowMax}], got ${request.topk}`);
+
+      const partitionFilter = request.partitionIds === undefined ? undefined : new Set(request.partitionIds);
+      const perQuery: Candidate[][] = Array.from({ length: request.nq }, () => []);
+      let order = 0;
+      const searches: Array<Promise<void>> = [];
+      for (const channel of channels) {
+        for (const segment of channel.segments.values()) {
+          if (partitionFilter !== undefined && !partitionFilter.has(segment.partitionId)) continue;
+          const rowCount = segment.snapshotRowCount();
+          if (rowCount === 0) continue;
+          const allowed = this.allowedRows(segment, snapshotTs, rowCount, request.filterKeys);
+          if (allowed === undefined) continue;
+          const segmentOrder = order++;
+          searches.push(this.options.search({
+            vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
+            dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
+          }).then((result) => {
+            for (let q = 0; q < request.nq; q++) {
+              const count = result.counts[q] as number;
+              for (let i = 0; i < count; i++) {
+                const row = result.rows[q * result.topk + i] as number;
+                (perQuery[q] as Candidate[]).push({
+                  primaryKey: segment.primaryKeyOf(row), distance: result.distances[q * result.topk + i] as number,
+                  segment, row, order: segmentOrder * 2 ** 32 + row,
+                });
+              }
+            }
+          }));
+        }
+      }
+      await Promise.all(searches);
+      const outputFields = this.outputFields(replica, request.outputFieldIds);
+      const hits = perQuery.map((candidates) => reduceCandidates(candidates, request.metric, request.topk).map((candidate) => ({
+        primaryKey: candidate.primaryKey,
+        distance: candidate.distance,
+        fields: fieldValues(candidate.segment, candidate.row, outputFields),
+      })));
+      return { snapshotTs, hits };
+    });
+  }
+
+  async query(request: NodeQueryRequest): Promise<NodeQueryResult> {
+    return this.admitted(async () => {
+      if (!(Number.isInteger(request.limit) && request.limit >= 0 && request.limit <= this.limits.queryLimitMax)) {
+        throw invalidArgument(`limit must be an integer in [0, ${this.limits.queryLimitMax}], got ${request.limit}`);
+      }
+      if (!(Number.isInteger(request.offset) && request.offset >= 0 && request.offset + request.limit <= this.limits.resultWindowMax)) {
+        throw invalidArgument(`offset + limit must be at most ${this.limits.resultWindowMax}`);
+      }
+      const { replica, channels, snapshotTs } = await this.snapshot(request);
+      const outputFields = this.outputFields(replica, request.outputFieldIds);
+      const rows: NodeQueryResult["rows"] = [];
+      let skipped = 0;
+      this.visitNewestVisible(channels, request, snapshotTs, (segment, row, key) => {
+        if (skipped < request.offset) {
+          skipped += 1;
+          return true;
+        }
+        if (rows.length >= request.limit) return false;
+        rows.push({ primaryKey: key, fields: fieldValues(segment, row, outputFields) });
+        return rows.length < request.limit;
+      });
+      return { snapshotTs, rows };
+    });
+  }
+
+  /** count(*): visible rows at the snapshot (every version of a key inserted twice counts, as in Milvus). */
+  async count(request: ReadTarget): Promise<{ snapshotTs: Timestamp; count: number }> {
+    return this.admitted(async () => {
+      const { channels, snapshotTs } = await this.snapshot(request);
+      const partitionFilter = request.partitionIds === undefined ? undefined : new Set(request.partitionIds);
+      let count = 0;
+      if (request.filterKeys !== undefined) {
+        this.visitNewestVisible(channels, request, snapshotTs, () => {
+          count += 1;
+          return true;
+        });
+        return { snapshotTs, count };
+      }
+      for (const channel of channels) {
+        for (const segment of channel.segments.values()) {
+          if (partitionFilter !== undefined && !partitionFilter.has(segment.partitionId)) continue;
+          const rowCount = segment.snapshotRowCount();
+          if (rowCount > 0) count += segment.visibility(snapshotTs, rowCount).count();
+        }
+      }
+      return { snapshotTs, count };
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.collections.keys()].map((id) => this.releaseCollection(id)));
+  }
+
+  private async admitted<T>(read: () => Promise<T>): Promise<T> {
+    if (this.readsInFlight >= this.limits.readQueueDepthMax) {
+      throw limitExceeded(`query node ${this.nodeId} has ${this.readsInFlight} reads in flight (limit readQueueDepthMax = ${this.limits.readQueueDepthMax}); retry later`);
+    }
+    this.readsInFlight += 1;
+    try {
+      return await read();
+    } finally {
+      this.readsInFlight -= 1;
+    }
+  }
+
+  /** Waits for tsafe >= G on every vchannel and fixes the snapshot S = min(tsafe). */
+  private async snapshot(target: ReadTarget): Promise<{ replica: CollectionReplica; channels: VchannelReplica[]; snapshotTs: Timestamp }> {
+    const replica = this.collections.get(target.collectionId);
+    if (replica === undefined) throw new VelaError(ErrorCode.CollectionNotLoaded, `collection ${target.collectionId} is not loaded on query node ${this.nodeId}`);
+    const channels = target.vchannels.map((vchannel) => {
+      const channel = replica.vchannels.get(vchannel);
+      if (channel === undefined) throw new VelaError(ErrorCode.CollectionNotLoaded, `vchannel ${vchannel} is not served by query node ${this.nodeId}`);
+      return channel;
+    });
+    await Promise.all(channels.map((channel) => channel.waitTsafe(target.guaranteeTs, this.limits.tsafeWaitMsMax, this.options.clock)));
+    let snapshotTs: Timestamp | undefined;
+    for (const channel of channels) {
+      if (channel.dropped) throw new VelaError(ErrorCode.CollectionNotFound, `collection ${replica.info.name} was dropped`);
+      snapshotTs = snapshotTs === undefined || channel.tsafe < snapshotTs ? channel.tsafe : snapshotTs;
+    }
+    return { replica, channels, snapshotTs: snapshotTs ?? 0n };
+  }
+
+  /** Visible rows of a segment at the snapshot, narrowed to filterKeys; undefined when none can match. */
+  private allowedRows(segment: GrowingSegment, snapshotTs: Timestamp, rowCount: number, filterKeys: readonly PrimaryKey[] | undefined): Bitset | undefined {
+    const visible = segment.visibility(snapshotTs, rowCount);
+    if (filterKeys === undefined) return visible;
+    const allowed = new Bitset(rowCount, { shared: true });
+    let any = false;
+    for (const key of filterKeys) {
+      for (const row of segment.rowsOfKey(key)) {
+        if (row < rowCount && visible.has(row)) {
+          allowed.add(row);
+          any = true;
+        }
+      }
+    }
+    return any ? allowed : undefined;
+  }
+
+  /**
+   * Calls `visit` for the newest visible version of each primary key (in segment, then row order; or
+   * in filterKeys order when given) until it returns false.
+   */
+  private visitNewestVisible(channels: VchannelReplica[], target: ReadTarget, snapshotTs: Timestamp, visit: (segment: GrowingSegment, row: number, key: PrimaryKey) => boolean): void {
+    const partitionFilter = target.partitionIds === undefined ? undefined : new Set(target.partitionIds);
+    const segmentsOf = (channel: VchannelReplica): GrowingSegment[] =>
+      [...channel.segments.values()].filter((segment) => partitionFilter === undefined || partitionFilter.has(segment.partitionId));
+    const newest = (key: PrimaryKey): { segment: GrowingSegment; row: number } | undefined => {
+      let best: { segment: GrowingSegment; row: number; ts: Timestamp } | undefined;
+      for (const channel of channels) {
+        for (const segment of segmentsOf(channel)) {
+          for (const row of segment.rowsOfKey(key)) {
+            if (!segment.isVisible(row, snapshotTs)) continue;
+            const ts = segment.insertTsOf(row);
+            if (best === undefined || ts > best.ts) best = { segment, row, ts };
+          }
+        }
+      }
+      return best;
+    };
+    if (target.filterKeys !== undefined) {
+      const seen = new Set<PrimaryKey>();
+      for (const key of target.filterKeys) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const found = newest(key);
+        if (found !== undefined && !visit(found.segment, found.row, key)) return;
+      }
+      return;
+    }
+    for (const channel of channels) {
+      for (const segment of segmentsOf(channel)) {
+        const rowCount = segment.snapshotRowCount();
+        for (let row = 0; row < rowCount; row++) {
+          if (!segment.isVisible(row, snapshotTs)) continue;
+          const key = segment.primaryKeyOf(row);
+          const found = newest(key);
+          if (found === undefined || found.segment !== segment || found.row !== row) continue;
+          if (!visit(segment, row, key)) return;
+        }
+      }
+    }
+  }
+
+  private outputFields(replica: CollectionReplica, fieldIds: readonly number[]): FieldSchema[] {
+    return fieldIds.map((id) => {
+      const field = replica.info.schema.fields.find((candidate) => candidate.fieldId === id);
+      if (field === undefined) throw invalidArgument(`field ${id} is not in collection ${replica.info.name}`);
+      return field;
+    });
+  }
+}
+
+/** Best first, one candidate per primary key (its best score), at most `topk`. */
+export function reduceCandidates(candidates: Candidate[], metric: MetricType, topk: number): Candidate[] {
+  candidates.sort((a, b) => (isBetterHit(metric, a.distance, a.order, b.distance, b.order) ? -1 : 1));
+  const seen = new Set<PrimaryKey>();
+  const out: Candidate[] = [];
+  for (const candidate of candidates) {
+    if (seen.has(candidate.primaryKey)) continue;
+    seen.add(candidate.primaryKey);
+    out.push(candidate);
+    if (out.length >= topk) break;
+  }
+  return out;
+}
+
+function fieldValues(segment: GrowingSegment, row: number, fields: readonly FieldSchema[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const field of fields) values[field.name] = segment.valueOf(field, row);
+  return values;
+}
