@@ -18,6 +18,16 @@ import { Bitset } from "./compute/bitset.ts";
 
 export type PrimaryKey = bigint | string;
 
+/**
+ * A scalar column as filters read it. `typed`: Bool as 0/1 bytes, integers and floats in their typed
+ * arrays (Int64 as BigInt64Array); `strings`: VarChar; `json`: parsed JSON values. `valid` (nullable
+ * fields): 1 = present. Only rows [0, rowCount) are meaningful.
+ */
+export type ScalarColumnView =
+  | { kind: "typed"; values: Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array; rowCount: number; valid?: Uint8Array }
+  | { kind: "strings"; values: readonly string[]; rowCount: number; valid?: Uint8Array }
+  | { kind: "json"; values: readonly unknown[]; rowCount: number; valid?: Uint8Array };
+
 type Growable = Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
 
 /** A typed array that doubles its capacity as rows arrive. */
@@ -55,6 +65,7 @@ export class GrowingSegment {
   private readonly scalars = new Map<number, ScalarStore>();
   private readonly validity = new Map<number, GrowableColumn<Uint8Array>>();
   private readonly pkField: FieldSchema;
+  private readonly parsedJson = new Map<number, unknown[]>();
   private bytesHeld = 0;
 
   constructor(
@@ -204,6 +215,26 @@ export class GrowingSegment {
     const store = this.vectors.get(fieldId);
     assert(store !== undefined, `field ${fieldId} is a vector field`);
     return store.data;
+  }
+
+  /**
+   * The stored column of a scalar field over rows [0, rowCount) (views, not copies: valid until the next
+   * append), with its validity mask for nullable fields. JSON values are parsed once and cached.
+   */
+  columnView(field: FieldSchema, rowCount: number): ScalarColumnView {
+    const store = this.scalars.get(field.fieldId);
+    assert(store !== undefined, `field ${field.name} is a scalar field of this segment`);
+    const valid = this.validity.get(field.fieldId)?.data.subarray(0, rowCount);
+    const withValid = valid === undefined ? {} : { valid };
+    if (store.kind === "strings") return { kind: "strings", values: store.values, rowCount, ...withValid };
+    if (store.kind === "json") {
+      let cache = this.parsedJson.get(field.fieldId);
+      if (cache === undefined) this.parsedJson.set(field.fieldId, (cache = []));
+      const decoder = new TextDecoder();
+      for (let row = cache.length; row < rowCount; row++) cache.push(JSON.parse(decoder.decode(store.values[row])) as unknown);
+      return { kind: "json", values: cache, rowCount, ...withValid };
+    }
+    return { kind: "typed", values: store.column.data.subarray(0, rowCount), rowCount, ...withValid };
   }
 
   /** The value of a field at a row, as the public APIs return it (null for a null value). */
