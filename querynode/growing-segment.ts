@@ -234,7 +234,8 @@ export class GrowingSegment {
       for (let row = cache.length; row < rowCount; row++) cache.push(JSON.parse(decoder.decode(store.values[row])) as unknown);
       return { kind: "json", values: cache, rowCount, ...withValid };
     }
-    return { kind: "typed", values: store.column.data.subarray(0, rowCount), rowCount, ...withValid };
+    const values = store.column.data.subarray(0, rowCount) as Extract<ScalarColumnView, { kind: "typed" }>["values"];
+    return { kind: "typed", values, rowCount, ...withValid };
   }
 
   /** The value of a field at a row, as the public APIs return it (null for a null value). */
