@@ -2,7 +2,7 @@
 // concurrency levels and payload sizes, against the naive way of making the same bytes durable — one
 // write + fdatasync per record, one at a time — measured in the same run on the same disk.
 //
-//   npx tsx bench/log-append.ts            (or: npm run bench:log)
+//   npx tsx bench/log-append.ts
 //   BENCH_SECONDS=3 BENCH_ROUNDS=5 npx tsx bench/log-append.ts   (longer cases, more rounds)
 //   BENCH_WINDOW_MS=0 npx tsx bench/log-append.ts                 (another embeddedGroupCommitWaitMs)
 //
