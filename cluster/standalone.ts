@@ -7,12 +7,17 @@ import { join } from "node:path";
 import { systemClock, type Clock } from "../common/clock.ts";
 import {
   rootCoordDefaults, sessionDefaults, timeSyncDefaults, resolveLimits,
-  type DataCoordLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
+  apiDefaults, type ApiLimits, type DataCoordLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
 } from "../common/config.ts";
 import { RootCoord, pchannelNames } from "../coord/root-coord.ts";
 import { SegmentAllocator } from "../coord/segment-allocator.ts";
 import { TimestampOracle } from "../coord/tso.ts";
+import { IndexCoord } from "../coord/index-coord.ts";
 import { QueryCoord } from "../coord/query-coord.ts";
+import { PublicServer } from "../proxy/api/public-server.ts";
+import { VelaService, type FilterParser } from "../proxy/api/vela-service.ts";
+import { createMilvusGrpcService } from "../proxy/grpc/milvus-grpc-service.ts";
+import { primaryKeyFilter } from "../proxy/api/primary-key-filter.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { ReadPath } from "../proxy/read-path.ts";
 import { searchBruteForce } from "../querynode/compute/brute-force.ts";
@@ -43,6 +48,9 @@ export interface StandaloneOptions {
   dataCoordLimits?: Partial<DataCoordLimits>;
   proxyLimits?: Partial<ProxyLimits>;
   readLimits?: Partial<QueryNodeReadLimits>;
+  apiLimits?: Partial<ApiLimits>;
+  /** Filter expression parser (the expression language); primary-key filters only when absent. */
+  parseFilter?: FilterParser;
   computePoolLimits?: Partial<WorkerPoolLimits>;
   sessionTtlSeconds?: number;
   /** Called when a background task fails (time sync rounds); defaults to ignoring. */
@@ -68,6 +76,9 @@ export class Standalone {
   queryNode!: QueryNode;
   queryCoord!: QueryCoord;
   reader!: ReadPath;
+  indexCoord!: IndexCoord;
+  service!: VelaService;
+  private apiLimits: ApiLimits = { ...apiDefaults };
 
   static async start(options: StandaloneOptions): Promise<Standalone> {
     const clock = options.clock ?? systemClock;
@@ -173,6 +184,30 @@ export class Standalone {
       tickNow: () => this.timeSync.tickNow(),
       ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
     });
+    const queryCoord = this.queryCoord;
+    this.indexCoord = await IndexCoord.open({
+      metaStore: this.metaStore, allocId: () => rootCoord.allocIds(1), allocTimestamp: () => rootCoord.allocTimestamp(),
+      isLoaded: (collectionId) => queryCoord.loadState(collectionId) !== "NotLoad",
+    });
+    this.apiLimits = resolveLimits(apiDefaults, options.apiLimits, "api");
+    this.service = new VelaService({
+      rootCoord, queryCoord, indexCoord: this.indexCoord, segmentAllocator: this.segmentAllocator, proxy: this.proxy,
+      reader: this.reader, clock, parseFilter: options.parseFilter ?? primaryKeyFilter, limits: this.apiLimits,
+    });
+  }
+
+  /**
+   * Serves the public API (Milvus gRPC and REST v2) on one port; `httpHandler` serves HTTP/1.1 (REST).
+   * The server closes with the node.
+   */
+  async listen(options: { port: number; host?: string; httpHandler: Parameters<typeof PublicServer.start>[0]["httpHandler"]; onCall?: (method: string, ok: boolean, durationMs: number) => void }): Promise<PublicServer> {
+    const server = await PublicServer.start({
+      port: options.port, ...(options.host === undefined ? {} : { host: options.host }),
+      grpcService: createMilvusGrpcService(this.service, options.onCall === undefined ? {} : { onCall: options.onCall }),
+      httpHandler: options.httpHandler, grpcMessageBytesMax: this.apiLimits.grpcMessageBytesMax,
+    });
+    this.closers.unshift(() => server.close());
+    return server;
   }
 
   /** Stops every role (writers finish their in-flight appends) and closes the seams it opened. */

@@ -253,3 +253,31 @@ export const queryNodeReadDefaults = {
   readQueueDepthMax: 1_024,
 } as const;
 export type QueryNodeReadLimits = { -readonly [K in keyof typeof queryNodeReadDefaults]: number };
+
+export const apiDefaults = {
+  /** Client connections whose last write timestamp is remembered (Session consistency); oldest forgotten first. */
+  sessionsTrackedMax: 100_000,
+  /** Largest gRPC message accepted or sent (Milvus: 64 MiB requests, 2 GiB responses capped here). */
+  grpcMessageBytesMax: 256 * 1024 * 1024,
+  /** Largest REST request body. */
+  restBodyBytesMax: 64 * 1024 * 1024,
+} as const;
+export type ApiLimits = { -readonly [K in keyof typeof apiDefaults]: number };
+
+export const expressionDefaults = {
+  /** Longest filter expression accepted, in characters (UTF-16 code units). */
+  expressionLengthMax: 262_144,
+  /**
+   * Deepest nesting of a filter: each parenthesis, prefix operator, list and binary operator below
+   * another adds a level (`and`/`or` chains are flat and add one). Bounds the parser's and the
+   * evaluator's recursion, so a hostile expression fails with LimitExceeded instead of a stack overflow.
+   */
+  nestingDepthMax: 64,
+  /** Most elements in one list: `in [...]`, json_contains_* lists and lists given as template values. */
+  listLengthMax: 1_000_000,
+  /** Most named values in one template-values object (`{name}` placeholders). */
+  templateValuesMax: 1_024,
+  /** Rows a filter evaluates between two yields to the event loop; a multiple of 8 (whole bitset bytes). */
+  evaluationChunkRows: 65_536,
+} as const;
+export type ExpressionLimits = { -readonly [K in keyof typeof expressionDefaults]: number };

@@ -15,6 +15,8 @@ export const ErrorCode = {
   CollectionNotFound: "CollectionNotFound",
   PartitionNotFound: "PartitionNotFound",
   AliasNotFound: "AliasNotFound",
+  /** No index is defined on the field or collection named. */
+  IndexNotFound: "IndexNotFound",
   /** The collection exists but is not loaded for search and query. */
   CollectionNotLoaded: "CollectionNotLoaded",
   /** The thing to create exists already. */

@@ -48,6 +48,8 @@ export interface AssignSegmentsRequest {
 export interface SegmentAllocatorApi {
   /** Grants `rowCount` rows, split over one or more growing segments; the sum of counts equals rowCount. */
   assignSegments(request: AssignSegmentsRequest): Promise<SegmentAssignment[]>;
+  /** Reports rows durably written to a segment (for statistics). */
+  reportWritten(segmentId: bigint, rows: number): void;
 }
 
 export interface SegmentAllocatorOptions {
@@ -96,6 +98,7 @@ export function estimateRowBytes(schema: CollectionSchema): number {
 export class SegmentAllocator implements SegmentAllocatorApi {
   private readonly limits: DataCoordLimits;
   private readonly segments = new Map<bigint, SegmentInfo>();
+  private readonly written = new Map<bigint, number>();
   private readonly mutex = new Mutex();
 
   private constructor(private readonly options: SegmentAllocatorOptions) {
@@ -147,6 +150,21 @@ export class SegmentAllocator implements SegmentAllocatorApi {
       }
       return assignments;
     });
+  }
+
+  /** Records rows a proxy has durably written to a segment (statistics; kept in memory). */
+  reportWritten(segmentId: bigint, rows: number): void {
+    this.written.set(segmentId, (this.written.get(segmentId) ?? 0) + rows);
+  }
+
+  /** Rows written through this coordinator since it started, per collection (and partition). */
+  rowsWritten(collectionId: bigint, partitionId: bigint | undefined): number {
+    let rows = 0;
+    for (const segment of this.segments.values()) {
+      if (segment.collectionId !== collectionId || (partitionId !== undefined && segment.partitionId !== partitionId)) continue;
+      rows += this.written.get(segment.id) ?? 0;
+    }
+    return rows;
   }
 
   /** Every segment known, for inspection and for the seal logic. */

@@ -99,6 +99,7 @@ export class Proxy {
 
     const perShard = splitByShard(pkColumn, info.shardsNum);
     const messages = new Map<string, LogMessage[]>();
+    const written = new Map<bigint, number>();
     for (const [shard, shardRows] of perShard) {
       const vchannel = info.vchannels[shard] as string;
       const pchannel = info.pchannels[shard] as string;
@@ -114,6 +115,7 @@ export class Proxy {
       for (const assignment of assignments) {
         const segmentRows = shardRows.slice(cursor, cursor + assignment.rowCount);
         cursor += assignment.rowCount;
+        written.set(assignment.segmentId, (written.get(assignment.segmentId) ?? 0) + segmentRows.length);
         const payload = encodeInsertMsg({
           collectionId: info.id, partitionId, segmentId: assignment.segmentId, vchannel, rowCount: segmentRows.length,
           columns: rows.columns.map((column) => gatherColumn(column, segmentRows)),
@@ -122,6 +124,7 @@ export class Proxy {
       }
     }
     const timestamp = await this.publish(messages);
+    for (const [segmentId, count] of written) this.options.segmentAllocator.reportWritten(segmentId, count);
     return { primaryKeys: keyValues(pkColumn), count: rows.rowCount, timestamp };
   }
 

@@ -1,0 +1,385 @@
+// Vela's public operations in domain terms, shared by the Milvus gRPC service and the REST v2 API
+// (DESIGN §11). Transports decode their requests into these calls and encode the results; every
+// rule (database selection, Session timestamps per client, index metric defaults, cleanup on drop)
+// lives here once.
+
+import type { Clock } from "../../common/clock.ts";
+import { apiDefaults, resolveLimits, type ApiLimits } from "../../common/config.ts";
+import { ErrorCode, VelaError, invalidArgument } from "../../common/errors.ts";
+import { DataType, primaryKeyField, type CollectionSchemaInput } from "../../common/schema.ts";
+import type { Timestamp } from "../../common/timestamp.ts";
+import { DEFAULT_DATABASE, type CollectionInfo } from "../../coord/catalog.ts";
+import type { IndexCoord, IndexDefinition } from "../../coord/index-coord.ts";
+import type { QueryCoord } from "../../coord/query-coord.ts";
+import type { CollectionDescription, RootCoord } from "../../coord/root-coord.ts";
+import type { SegmentAllocator } from "../../coord/segment-allocator.ts";
+import type { Hit } from "../../querynode/query-node.ts";
+import type { MutationResult, Proxy } from "../proxy.ts";
+import type { ReadPath } from "../read-path.ts";
+import type { ColumnInput } from "../validate-insert.ts";
+
+export const VELA_VERSION = "0.1.0";
+
+/** Who is asking: the database the request names (or the connection's), and the client's identity. */
+export interface CallContext {
+  dbName?: string;
+  /** The client connection (the `identifier` a Connect handed out), for Session consistency. */
+  clientId?: string;
+}
+
+export type LoadStateName = "LoadStateNotExist" | "LoadStateNotLoad" | "LoadStateLoading" | "LoadStateLoaded";
+
+/** A parsed filter as the read path takes it (the expression language plugs in here). */
+export interface FilterSpec {
+  filterKeys?: unknown[];
+}
+
+/** Turns a filter expression into a FilterSpec; throws InvalidArgument for what it cannot handle. */
+export type FilterParser = (info: CollectionInfo, expression: string, templateValues: Record<string, unknown>) => FilterSpec;
+
+export interface VelaServiceOptions {
+  rootCoord: RootCoord;
+  queryCoord: QueryCoord;
+  indexCoord: IndexCoord;
+  segmentAllocator: SegmentAllocator;
+  proxy: Proxy;
+  reader: ReadPath;
+  clock: Clock;
+  parseFilter: FilterParser;
+  limits?: Partial<ApiLimits>;
+}
+
+export interface SearchCall {
+  collectionName: string;
+  partitionNames?: string[];
+  annsField?: string;
+  vectors: ArrayLike<ArrayLike<number>> | Float32Array;
+  topk: number;
+  offset?: number;
+  metricType?: string;
+  filter?: string;
+  templateValues?: Record<string, unknown>;
+  outputFields?: string[];
+  consistencyLevel?: string;
+  guaranteeTs?: Timestamp;
+}
+
+export interface QueryCall {
+  collectionName: string;
+  partitionNames?: string[];
+  filter?: string;
+  templateValues?: Record<string, unknown>;
+  outputFields?: string[];
+  limit?: number;
+  offset?: number;
+  consistencyLevel?: string;
+  guaranteeTs?: Timestamp;
+}
+
+export class VelaService {
+  readonly limits: ApiLimits;
+  private readonly sessions = new Map<string, Timestamp>();
+  private nextClientId = BigInt(Date.now()) * 1000n;
+
+  constructor(private readonly options: VelaServiceOptions) {
+    this.limits = resolveLimits(apiDefaults, options.limits, "api");
+  }
+
+  // ---- connection ----
+
+  connect(): { identifier: bigint; version: string } {
+    this.nextClientId += 1n;
+    return { identifier: this.nextClientId, version: VELA_VERSION };
+  }
+
+  allocTimestamp(): Promise<Timestamp> {
+    return this.options.rootCoord.allocTimestamp();
+  }
+
+  // ---- databases ----
+
+  async createDatabase(name: string, properties: Record<string, string> = {}): Promise<void> {
+    await this.options.rootCoord.createDatabase(name, properties);
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    await this.options.rootCoord.dropDatabase(name);
+  }
+
+  listDatabases(): Array<{ name: string; id: bigint; createdTs: Timestamp }> {
+    return this.options.rootCoord.listDatabases().map((db) => ({ name: db.name, id: db.id, createdTs: db.createdTs }));
+  }
+
+  // ---- collections ----
+
+  async createCollection(ctx: CallContext, request: { schema: CollectionSchemaInput; shardsNum?: number; consistencyLevel?: string; properties?: Record<string, string> }): Promise<CollectionInfo> {
+    return this.options.rootCoord.createCollection({
+      dbName: db(ctx), schema: request.schema,
+      ...(request.shardsNum === undefined || request.shardsNum === 0 ? {} : { shardsNum: request.shardsNum }),
+      ...(request.consistencyLevel === undefined ? {} : { consistencyLevel: request.consistencyLevel }),
+      ...(request.properties === undefined ? {} : { properties: request.properties }),
+    });
+  }
+
+  async dropCollection(ctx: CallContext, name: string): Promise<void> {
+    const info = this.options.rootCoord.describeCollection(db(ctx), name).info;
+    if (info.name !== name) throw invalidArgument(`"${name}" is an alias; drop collection "${info.name}" by its name`);
+    await this.options.rootCoord.dropCollection(db(ctx), name);
+    await this.options.queryCoord.forget(info.id);
+    await this.options.indexCoord.forgetCollection(info.id);
+  }
+
+  hasCollection(ctx: CallContext, name: string): boolean {
+    return this.options.rootCoord.hasCollection(db(ctx), name);
+  }
+
+  describeCollection(ctx: CallContext, name: string): CollectionDescription {
+    return this.options.rootCoord.describeCollection(db(ctx), name);
+  }
+
+  listCollections(ctx: CallContext): Array<{ info: CollectionInfo; loadProgress: number; loaded: boolean }> {
+    return this.options.rootCoord.listCollections(db(ctx)).map((info) => ({
+      info, loaded: this.options.queryCoord.loadState(info.id) !== "NotLoad", loadProgress: this.options.queryCoord.progress(info.id),
+    }));
+  }
+
+  async renameCollection(ctx: CallContext, oldName: string, newName: string, newDbName?: string): Promise<void> {
+    await this.options.rootCoord.renameCollection(db(ctx), oldName, newName, newDbName);
+  }
+
+  /**
+   * Rows in a collection (or partition): count(*) when it is loaded; otherwise the rows written through
+   * this process's data coordinator, an approximation until binlog statistics exist.
+   */
+  async rowCount(ctx: CallContext, name: string, partitionName?: string): Promise<number> {
+    const description = this.describeCollection(ctx, name);
+    const info = description.info;
+    const partitionId = partitionName === undefined || partitionName === "" ? undefined : this.options.rootCoord.partition(info, partitionName).id;
+    if (this.options.queryCoord.loadState(info.id) === "Loaded") {
+      const loaded = this.options.queryCoord.loadedPartitions(info.id);
+      if (partitionId === undefined ? loaded === undefined : loaded === undefined || loaded.includes(partitionId)) {
+        const result = await this.options.reader.count({
+          dbName: db(ctx), collectionName: info.name, consistencyLevel: "Eventually",
+          ...(partitionName === undefined || partitionName === "" ? {} : { partitionNames: [partitionName] }),
+        });
+        return result.count;
+      }
+    }
+    return this.options.segmentAllocator.rowsWritten(info.id, partitionId);
+  }
+
+  async loadCollection(ctx: CallContext, name: string, partitionNames?: string[]): Promise<void> {
+    await this.options.queryCoord.loadCollection(db(ctx), name, partitionNames);
+  }
+
+  async releaseCollection(ctx: CallContext, name: string, partitionNames?: string[]): Promise<void> {
+    await this.options.queryCoord.releaseCollection(db(ctx), name, partitionNames);
+  }
+
+  loadState(ctx: CallContext, name: string, partitionNames?: string[]): LoadStateName {
+    if (!this.options.rootCoord.hasCollection(db(ctx), name) && !this.options.rootCoord.listAliases(db(ctx)).includes(name)) return "LoadStateNotExist";
+    const description = this.describeCollection(ctx, name);
+    const state = this.options.queryCoord.loadState(description.info.id);
+    if (state === "NotLoad") return "LoadStateNotLoad";
+    if (partitionNames !== undefined && partitionNames.length > 0) {
+      const loaded = this.options.queryCoord.loadedPartitions(description.info.id);
+      for (const partitionName of partitionNames) {
+        const partition = this.options.rootCoord.partition(description.info, partitionName);
+        if (loaded !== undefined && !loaded.includes(partition.id)) return "LoadStateNotLoad";
+      }
+    }
+    return state === "Loaded" ? "LoadStateLoaded" : "LoadStateLoading";
+  }
+
+  loadingProgress(ctx: CallContext, name: string): number {
+    const description = this.describeCollection(ctx, name);
+    if (this.options.queryCoord.loadState(description.info.id) === "NotLoad") {
+      throw new VelaError(ErrorCode.CollectionNotLoaded, `collection "${name}" is not loaded`);
+    }
+    return this.options.queryCoord.progress(description.info.id);
+  }
+
+  // ---- partitions ----
+
+  async createPartition(ctx: CallContext, collectionName: string, partitionName: string): Promise<void> {
+    await this.options.rootCoord.createPartition(db(ctx), collectionName, partitionName);
+  }
+
+  async dropPartition(ctx: CallContext, collectionName: string, partitionName: string): Promise<void> {
+    const info = this.describeCollection(ctx, collectionName).info;
+    const partition = this.options.rootCoord.partition(info, partitionName);
+    const loaded = this.options.queryCoord.loadedPartitions(info.id);
+    if (this.options.queryCoord.loadState(info.id) !== "NotLoad" && (loaded === undefined || loaded.includes(partition.id))) {
+      throw invalidArgument(`partition "${partitionName}" is loaded; release it before dropping it`);
+    }
+    await this.options.rootCoord.dropPartition(db(ctx), collectionName, partitionName);
+  }
+
+  hasPartition(ctx: CallContext, collectionName: string, partitionName: string): boolean {
+    return this.options.rootCoord.hasPartition(db(ctx), collectionName, partitionName);
+  }
+
+  listPartitions(ctx: CallContext, collectionName: string): Array<{ name: string; id: bigint; createdTs: Timestamp; loaded: boolean }> {
+    const info = this.describeCollection(ctx, collectionName).info;
+    const state = this.options.queryCoord.loadState(info.id);
+    const loaded = this.options.queryCoord.loadedPartitions(info.id);
+    return this.options.rootCoord.listPartitions(db(ctx), collectionName).map((partition) => ({
+      name: partition.name, id: partition.id, createdTs: partition.createdTs,
+      loaded: state !== "NotLoad" && (loaded === undefined || loaded.includes(partition.id)),
+    }));
+  }
+
+  // ---- aliases ----
+
+  async createAlias(ctx: CallContext, alias: string, collectionName: string): Promise<void> {
+    await this.options.rootCoord.createAlias(db(ctx), alias, collectionName);
+  }
+
+  async alterAlias(ctx: CallContext, alias: string, collectionName: string): Promise<void> {
+    await this.options.rootCoord.alterAlias(db(ctx), alias, collectionName);
+  }
+
+  async dropAlias(ctx: CallContext, alias: string): Promise<void> {
+    await this.options.rootCoord.dropAlias(db(ctx), alias);
+  }
+
+  describeAlias(ctx: CallContext, alias: string): { alias: string; dbName: string; collectionName: string } {
+    return this.options.rootCoord.describeAlias(db(ctx), alias);
+  }
+
+  listAliases(ctx: CallContext, collectionName?: string): string[] {
+    return this.options.rootCoord.listAliases(db(ctx), collectionName);
+  }
+
+  // ---- data ----
+
+  async insert(ctx: CallContext, collectionName: string, partitionName: string | undefined, columns: Record<string, ColumnInput>): Promise<MutationResult> {
+    return this.remember(ctx, await this.options.proxy.insert({ dbName: db(ctx), collectionName, ...(partitionName ? { partitionName } : {}), columns }));
+  }
+
+  async upsert(ctx: CallContext, collectionName: string, partitionName: string | undefined, columns: Record<string, ColumnInput>): Promise<MutationResult> {
+    return this.remember(ctx, await this.options.proxy.upsert({ dbName: db(ctx), collectionName, ...(partitionName ? { partitionName } : {}), columns }));
+  }
+
+  /** Deletes the rows a filter matches, resolved at a Strong snapshot, through the normal delete path. */
+  async delete(ctx: CallContext, collectionName: string, partitionName: string | undefined, filter: string, templateValues: Record<string, unknown> = {}): Promise<MutationResult> {
+    const info = this.describeCollection(ctx, collectionName).info;
+    if (typeof filter !== "string" || filter.trim() === "") throw invalidArgument("delete needs a filter expression");
+    const spec = this.options.parseFilter(info, filter, templateValues);
+    if (spec.filterKeys === undefined) {
+      throw invalidArgument(`delete supports primary-key filters such as "${primaryKeyField(info.schema).name} in [...]"`);
+    }
+    return this.remember(ctx, await this.options.proxy.delete({
+      dbName: db(ctx), collectionName, ...(partitionName ? { partitionName } : {}), primaryKeys: spec.filterKeys,
+    }));
+  }
+
+  async search(ctx: CallContext, call: SearchCall): Promise<{ results: Hit[][]; primaryKeyName: string; info: CollectionInfo; sessionTs: Timestamp }> {
+    const info = this.describeCollection(ctx, call.collectionName).info;
+    const spec = call.filter === undefined || call.filter.trim() === "" ? {} : this.options.parseFilter(info, call.filter, call.templateValues ?? {});
+    const annsField = call.annsField === undefined || call.annsField === "" ? singleVectorField(info) : call.annsField;
+    const field = info.schema.fields.find((candidate) => candidate.name === annsField);
+    const index = field === undefined ? undefined : this.options.indexCoord.indexOfField(info.id, field.fieldId);
+    const metricType = call.metricType === undefined || call.metricType === "" ? index?.metricType ?? "COSINE" : call.metricType;
+    if (index !== undefined && metricType.toUpperCase() !== index.metricType) {
+      throw invalidArgument(`metric type ${metricType} does not match the index metric ${index.metricType} of field "${annsField}"`);
+    }
+    const result = await this.options.reader.search({
+      dbName: db(ctx), collectionName: call.collectionName, vectors: call.vectors, topk: call.topk, metricType,
+      ...(annsField === undefined ? {} : { annsField }),
+      ...(call.partitionNames === undefined ? {} : { partitionNames: call.partitionNames }),
+      ...(call.offset === undefined ? {} : { offset: call.offset }),
+      ...(call.outputFields === undefined ? {} : { outputFields: call.outputFields }),
+      ...(call.consistencyLevel === undefined ? {} : { consistencyLevel: call.consistencyLevel }),
+      sessionTs: this.sessionTs(ctx, call.guaranteeTs),
+      ...(spec.filterKeys === undefined ? {} : { filterKeys: spec.filterKeys }),
+    });
+    return { results: result.results, primaryKeyName: result.primaryKeyName, info, sessionTs: result.snapshotTs };
+  }
+
+  /** Query rows, or count(*) when outputFields is exactly ["count(*)"]. */
+  async query(ctx: CallContext, call: QueryCall): Promise<{ rows: Array<Record<string, unknown>>; info: CollectionInfo; count?: number }> {
+    const info = this.describeCollection(ctx, call.collectionName).info;
+    const spec = call.filter === undefined || call.filter.trim() === "" ? {} : this.options.parseFilter(info, call.filter, call.templateValues ?? {});
+    const common = {
+      dbName: db(ctx), collectionName: call.collectionName,
+      ...(call.partitionNames === undefined ? {} : { partitionNames: call.partitionNames }),
+      ...(call.consistencyLevel === undefined ? {} : { consistencyLevel: call.consistencyLevel }),
+      sessionTs: this.sessionTs(ctx, call.guaranteeTs),
+      ...(spec.filterKeys === undefined ? {} : { filterKeys: spec.filterKeys }),
+    };
+    const outputs = call.outputFields ?? [];
+    if (outputs.some((name) => name.toLowerCase() === "count(*)")) {
+      if (outputs.length !== 1) throw invalidArgument("count(*) cannot be combined with other output fields");
+      const result = await this.options.reader.count(common);
+      return { rows: [{ "count(*)": result.count }], info, count: result.count };
+    }
+    if (spec.filterKeys === undefined && call.filter !== undefined && call.filter.trim() !== "") {
+      throw invalidArgument("this filter is not supported for query");
+    }
+    const result = await this.options.reader.query({
+      ...common, outputFields: outputs,
+      ...(call.limit === undefined ? {} : { limit: call.limit }),
+      ...(call.offset === undefined ? {} : { offset: call.offset }),
+    });
+    return { rows: result.rows, info };
+  }
+
+  /** Makes written data durable. Acknowledged writes are already durable in the log; returns the segments. */
+  async flush(ctx: CallContext, collectionNames: string[]): Promise<{ segments: Map<string, bigint[]>; flushTs: Timestamp }> {
+    const segments = new Map<string, bigint[]>();
+    for (const name of collectionNames) {
+      const info = this.describeCollection(ctx, name).info;
+      segments.set(name, this.options.segmentAllocator.listSegments(info.id).map((segment) => segment.id));
+    }
+    return { segments, flushTs: await this.options.rootCoord.allocTimestamp() };
+  }
+
+  // ---- indexes ----
+
+  async createIndex(ctx: CallContext, collectionName: string, fieldName: string, indexName: string | undefined, params: Record<string, string>): Promise<IndexDefinition> {
+    const info = this.describeCollection(ctx, collectionName).info;
+    return this.options.indexCoord.createIndex({ collection: info, fieldName, ...(indexName === undefined ? {} : { indexName }), params });
+  }
+
+  describeIndex(ctx: CallContext, collectionName: string, indexName?: string): Array<{ definition: IndexDefinition; totalRows: number }> {
+    const info = this.describeCollection(ctx, collectionName).info;
+    const rows = this.options.segmentAllocator.rowsWritten(info.id, undefined);
+    return this.options.indexCoord.describe(info, indexName).map((definition) => ({ definition, totalRows: rows }));
+  }
+
+  async dropIndex(ctx: CallContext, collectionName: string, indexName?: string): Promise<void> {
+    const info = this.describeCollection(ctx, collectionName).info;
+    await this.options.indexCoord.dropIndex(info, indexName);
+  }
+
+  // ---- internals ----
+
+  private remember(ctx: CallContext, result: MutationResult): MutationResult {
+    if (ctx.clientId !== undefined && ctx.clientId !== "") {
+      this.sessions.delete(ctx.clientId);
+      this.sessions.set(ctx.clientId, result.timestamp);
+      if (this.sessions.size > this.limits.sessionsTrackedMax) {
+        const oldest = this.sessions.keys().next().value;
+        if (oldest !== undefined) this.sessions.delete(oldest);
+      }
+    }
+    return result;
+  }
+
+  /** Session consistency: the larger of the client's own guarantee and its last write here. */
+  private sessionTs(ctx: CallContext, guaranteeTs: Timestamp | undefined): Timestamp {
+    const remembered = ctx.clientId === undefined ? 0n : this.sessions.get(ctx.clientId) ?? 0n;
+    const given = guaranteeTs ?? 0n;
+    return given > remembered ? given : remembered;
+  }
+}
+
+function db(ctx: CallContext): string {
+  return ctx.dbName === undefined || ctx.dbName === "" ? DEFAULT_DATABASE : ctx.dbName;
+}
+
+function singleVectorField(info: CollectionInfo): string | undefined {
+  const vectors = info.schema.fields.filter((field) => field.dataType === DataType.FloatVector);
+  return vectors.length === 1 ? vectors[0]?.name : undefined;
+}
