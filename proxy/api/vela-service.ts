@@ -6,7 +6,7 @@
 import type { Clock } from "../../common/clock.ts";
 import { apiDefaults, resolveLimits, type ApiLimits } from "../../common/config.ts";
 import { ErrorCode, VelaError, invalidArgument } from "../../common/errors.ts";
-import { DataType, primaryKeyField, type CollectionSchemaInput } from "../../common/schema.ts";
+import { DYNAMIC_FIELD_NAME, DataType, primaryKeyField, type CollectionSchemaInput } from "../../common/schema.ts";
 import type { Timestamp } from "../../common/timestamp.ts";
 import { DEFAULT_DATABASE, type CollectionInfo } from "../../coord/catalog.ts";
 import type { IndexCoord, IndexDefinition } from "../../coord/index-coord.ts";
@@ -274,7 +274,8 @@ export class VelaService {
     }));
   }
 
-  async search(ctx: CallContext, call: SearchCall): Promise<{ results: Hit[][]; primaryKeyName: string; info: CollectionInfo; sessionTs: Timestamp }> {
+  /** Hits carry the requested schema fields and dynamic keys (flattened out of `$meta`). */
+  async search(ctx: CallContext, call: SearchCall): Promise<{ results: Hit[][]; primaryKeyName: string; info: CollectionInfo; sessionTs: Timestamp; dynamicKeys: string[] }> {
     const info = this.describeCollection(ctx, call.collectionName).info;
     const spec = call.filter === undefined || call.filter.trim() === "" ? {} : this.options.parseFilter(info, call.filter, call.templateValues ?? {});
     const annsField = call.annsField === undefined || call.annsField === "" ? singleVectorField(info) : call.annsField;
@@ -284,21 +285,23 @@ export class VelaService {
     if (index !== undefined && metricType.toUpperCase() !== index.metricType) {
       throw invalidArgument(`metric type ${metricType} does not match the index metric ${index.metricType} of field "${annsField}"`);
     }
+    const outputs = splitOutputFields(info, call.outputFields ?? []);
     const result = await this.options.reader.search({
       dbName: db(ctx), collectionName: call.collectionName, vectors: call.vectors, topk: call.topk, metricType,
       ...(annsField === undefined ? {} : { annsField }),
       ...(call.partitionNames === undefined ? {} : { partitionNames: call.partitionNames }),
       ...(call.offset === undefined ? {} : { offset: call.offset }),
-      ...(call.outputFields === undefined ? {} : { outputFields: call.outputFields }),
+      outputFields: outputs.schemaFields,
       ...(call.consistencyLevel === undefined ? {} : { consistencyLevel: call.consistencyLevel }),
       sessionTs: this.sessionTs(ctx, call.guaranteeTs),
       ...(spec.filterKeys === undefined ? {} : { filterKeys: spec.filterKeys }),
     });
-    return { results: result.results, primaryKeyName: result.primaryKeyName, info, sessionTs: result.snapshotTs };
+    for (const hits of result.results) for (const hit of hits) hit.fields = outputs.project(hit.fields);
+    return { results: result.results, primaryKeyName: result.primaryKeyName, info, sessionTs: result.snapshotTs, dynamicKeys: outputs.dynamicKeys };
   }
 
   /** Query rows, or count(*) when outputFields is exactly ["count(*)"]. */
-  async query(ctx: CallContext, call: QueryCall): Promise<{ rows: Array<Record<string, unknown>>; info: CollectionInfo; count?: number }> {
+  async query(ctx: CallContext, call: QueryCall): Promise<{ rows: Array<Record<string, unknown>>; info: CollectionInfo; count?: number; dynamicKeys?: string[] }> {
     const info = this.describeCollection(ctx, call.collectionName).info;
     const spec = call.filter === undefined || call.filter.trim() === "" ? {} : this.options.parseFilter(info, call.filter, call.templateValues ?? {});
     const common = {
@@ -317,12 +320,13 @@ export class VelaService {
     if (spec.filterKeys === undefined && call.filter !== undefined && call.filter.trim() !== "") {
       throw invalidArgument("this filter is not supported for query");
     }
+    const split = splitOutputFields(info, outputs);
     const result = await this.options.reader.query({
-      ...common, outputFields: outputs,
+      ...common, outputFields: split.schemaFields,
       ...(call.limit === undefined ? {} : { limit: call.limit }),
       ...(call.offset === undefined ? {} : { offset: call.offset }),
     });
-    return { rows: result.rows, info };
+    return { rows: result.rows.map((row) => split.project(row)), info, dynamicKeys: split.dynamicKeys };
   }
 
   /** Makes written data durable. Acknowledged writes are already durable in the log; returns the segments. */
@@ -382,4 +386,37 @@ function db(ctx: CallContext): string {
 function singleVectorField(info: CollectionInfo): string | undefined {
   const vectors = info.schema.fields.filter((field) => field.dataType === DataType.FloatVector);
   return vectors.length === 1 ? vectors[0]?.name : undefined;
+}
+
+/**
+ * Output field names as users give them: schema fields, "*", and — on a dynamic schema — keys of the
+ * dynamic field, which are read from `$meta` and flattened into the result (as Milvus returns them).
+ */
+export function splitOutputFields(info: CollectionInfo, names: readonly string[]): { schemaFields: string[]; dynamicKeys: string[]; project: (fields: Record<string, unknown>) => Record<string, unknown> } {
+  const schemaFields: string[] = [];
+  const dynamicKeys: string[] = [];
+  let wholeMeta = false;
+  for (const name of names) {
+    if (name === "*" || info.schema.fields.some((field) => field.name === name)) {
+      schemaFields.push(name);
+      if (name === "*" || name === DYNAMIC_FIELD_NAME) wholeMeta = info.schema.enableDynamicField;
+      continue;
+    }
+    if (!info.schema.enableDynamicField) throw invalidArgument(`output field "${name}" is not in collection "${info.name}"`);
+    dynamicKeys.push(name);
+  }
+  if (dynamicKeys.length > 0 && !schemaFields.includes(DYNAMIC_FIELD_NAME) && !schemaFields.includes("*")) schemaFields.push(DYNAMIC_FIELD_NAME);
+  const project = (fields: Record<string, unknown>): Record<string, unknown> => {
+    if (!info.schema.enableDynamicField) return fields;
+    const meta = fields[DYNAMIC_FIELD_NAME];
+    const out: Record<string, unknown> = { ...fields };
+    delete out[DYNAMIC_FIELD_NAME];
+    if (typeof meta === "object" && meta !== null) {
+      const record = meta as Record<string, unknown>;
+      if (wholeMeta) Object.assign(out, record);
+      else for (const key of dynamicKeys) if (key in record) out[key] = record[key];
+    }
+    return out;
+  };
+  return { schemaFields, dynamicKeys: wholeMeta ? [] : dynamicKeys, project };
 }

@@ -328,17 +328,18 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
       });
       const info = result.info;
       const pk = info.schema.fields.find((field) => field.isPrimaryKey) as FieldSchema;
-      const outputSchema = expandOutputFields(info, outputFields).filter((field) => !field.isPrimaryKey);
+      const outputSchema = expandOutputFields(info, outputFields).filter((field) => !field.isPrimaryKey && !field.isDynamic);
       const flat = result.results.flat();
       const rows = flat.map((hit) => ({ ...hit.fields, [pk.name]: hit.primaryKey }));
+      const dynamic = dynamicColumn(info, rows);
       return ok({
         results: {
           num_queries: String(result.results.length), top_k: String(topk),
-          fields_data: [fieldDataOf(pk, rows.map((row) => row[pk.name])), ...fieldDataFromRows(outputSchema, rows)],
+          fields_data: [fieldDataOf(pk, rows.map((row) => row[pk.name])), ...fieldDataFromRows(outputSchema, rows), ...dynamic.fieldData],
           scores: flat.map((hit) => hit.distance), distances: [],
           ids: idsOf(info.schema, flat.map((hit) => hit.primaryKey)),
           topks: result.results.map((hits) => String(hits.length)),
-          output_fields: [pk.name, ...outputSchema.map((field) => field.name)], primary_field_name: pk.name,
+          output_fields: [pk.name, ...outputSchema.map((field) => field.name), ...dynamic.keys], primary_field_name: pk.name,
         },
         collection_name: info.name, session_ts: String(result.sessionTs),
       });
@@ -360,8 +361,12 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
         return ok({ fields_data: [{ type: "Int64", field_name: "count(*)", scalars: { long_data: { data: [String(result.count)] } } }], collection_name: result.info.name, output_fields: ["count(*)"] });
       }
       const pk = result.info.schema.fields.find((field) => field.isPrimaryKey) as FieldSchema;
-      const fields = [pk, ...expandOutputFields(result.info, outputFields).filter((field) => !field.isPrimaryKey)];
-      return ok({ fields_data: fieldDataFromRows(fields, result.rows), collection_name: result.info.name, output_fields: fields.map((field) => field.name) });
+      const fields = [pk, ...expandOutputFields(result.info, outputFields).filter((field) => !field.isPrimaryKey && !field.isDynamic)];
+      const dynamic = dynamicColumn(result.info, result.rows);
+      return ok({
+        fields_data: [...fieldDataFromRows(fields, result.rows), ...dynamic.fieldData], collection_name: result.info.name,
+        output_fields: [...fields.map((field) => field.name), ...dynamic.keys],
+      });
     },
     Flush: async (request, ctx) => {
       const names: string[] = request.collection_names ?? [];
@@ -473,6 +478,28 @@ function expandOutputFields(info: CollectionInfo, names: readonly string[]): Fie
     if (field !== undefined && !out.includes(field)) out.push(field);
   }
   return out;
+}
+
+/**
+ * Keys of result rows that are not schema fields (dynamic-field keys the facade flattened out of
+ * `$meta`), packed back into one `$meta` JSON column: the SDKs read such output names from it.
+ */
+function dynamicColumn(info: CollectionInfo, rows: ReadonlyArray<Record<string, unknown>>): { fieldData: WireFieldData[]; keys: string[] } {
+  const meta = info.schema.fields.find((field) => field.isDynamic);
+  if (meta === undefined) return { fieldData: [], keys: [] };
+  const schemaNames = new Set(info.schema.fields.map((field) => field.name));
+  const keys = new Set<string>();
+  const objects = rows.map((row) => {
+    const object: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(row)) {
+      if (schemaNames.has(key)) continue;
+      object[key] = value;
+      keys.add(key);
+    }
+    return object;
+  });
+  if (keys.size === 0) return { fieldData: [], keys: [] };
+  return { fieldData: [fieldDataOf(meta, objects)], keys: [...keys] };
 }
 
 export type { WireFieldData };

@@ -1,0 +1,234 @@
+// End to end through the official Milvus Node SDK (@zilliz/milvus2-sdk-node) against a standalone Vela
+// serving gRPC on its public port: the whole flow of a user, and the error cases a user meets.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
+import { Standalone } from "../../cluster/standalone.ts";
+import { scratchDir } from "../servers/ports.ts";
+
+let vela: Standalone;
+let client: MilvusClient;
+let port = 0;
+
+beforeAll(async () => {
+  vela = await Standalone.start({ dataDir: scratchDir("sdk"), fsync: false, computePoolLimits: { workerCount: 1 }, timeSyncLimits: { tickIntervalMs: 50 } });
+  const server = await vela.listen({ port: 0, host: "127.0.0.1", httpHandler: (_request, response) => { response.writeHead(404); response.end(); } });
+  port = server.port;
+  client = new MilvusClient({ address: `127.0.0.1:${port}`, logLevel: "error" });
+  await client.connectPromise;
+});
+
+afterAll(async () => {
+  await client?.closeConnection();
+  await vela?.close();
+});
+
+const STRONG = "Strong" as never;
+
+function vectorOf(i: number): number[] {
+  return [Math.cos(i), Math.sin(i), i / 10, 1];
+}
+
+describe("a user's whole flow through the SDK", () => {
+  it("creates, indexes, loads, writes, searches, queries, counts, deletes, upserts, and drops", async () => {
+    const created = await client.createCollection({
+      collection_name: "books",
+      fields: [
+        { name: "id", data_type: DataType.Int64, is_primary_key: true },
+        { name: "vector", data_type: DataType.FloatVector, dim: 4 },
+        { name: "title", data_type: DataType.VarChar, max_length: 64 },
+        { name: "year", data_type: DataType.Int32 },
+        { name: "price", data_type: DataType.Double },
+        { name: "in_stock", data_type: DataType.Bool },
+        { name: "tags", data_type: DataType.JSON },
+      ],
+      enable_dynamic_field: true,
+      consistency_level: "Strong" as never,
+    });
+    expect(created.error_code).toBe("Success");
+
+    const description = await client.describeCollection({ collection_name: "books" });
+    expect(description.status.error_code).toBe("Success");
+    expect(description.schema.fields.map((field) => field.name)).toEqual(["id", "vector", "title", "year", "price", "in_stock", "tags"]);
+    expect(description.schema.fields.find((field) => field.name === "vector")?.type_params).toEqual(expect.arrayContaining([{ key: "dim", value: "4" }]));
+    expect(description.schema.fields[0]?.fieldID).toBe("100");
+    expect(description.consistency_level).toBe("Strong");
+    expect(Number(description.collectionID)).toBeGreaterThan(0);
+
+    expect((await client.createIndex({ collection_name: "books", field_name: "vector", index_type: "FLAT", metric_type: "L2" })).error_code).toBe("Success");
+    const index = await client.describeIndex({ collection_name: "books", field_name: "vector" });
+    expect(index.index_descriptions[0]?.index_name).toBe("vector");
+    expect((await client.loadCollectionSync({ collection_name: "books" })).error_code).toBe("Success");
+    expect((await client.getLoadState({ collection_name: "books" })).state).toBe("LoadStateLoaded");
+
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      id: i + 1, vector: vectorOf(i + 1), title: `book ${i + 1}`, year: 1990 + i, price: 10 + i / 2, in_stock: i % 2 === 0,
+      tags: { genre: i % 3 === 0 ? "sf" : "crime", n: i }, shelf: `s${i % 4}`,
+    }));
+    const inserted = await client.insert({ collection_name: "books", data: rows });
+    expect(inserted.status.error_code).toBe("Success");
+    expect(Number(inserted.insert_cnt)).toBe(30);
+    expect((inserted.IDs as unknown as { int_id: { data: string[] } }).int_id.data.map(Number)).toEqual(rows.map((row) => row.id));
+
+    // L2 (the index metric): the nearest of vectorOf(7) is id 7 itself, at distance 0.
+    const l2 = await client.search({ collection_name: "books", data: vectorOf(7), limit: 3, output_fields: ["title", "year", "tags", "shelf"], consistency_level: STRONG });
+    expect(l2.status.error_code).toBe("Success");
+    expect(l2.results[0]).toMatchObject({ id: "7", title: "book 7", year: 1996, shelf: "s2" });
+    expect(l2.results[0]?.score).toBeCloseTo(0, 5);
+    expect(l2.results[0]?.tags).toEqual({ genre: "sf", n: 6 });
+    expect(l2.results.map((hit) => hit.score)).toEqual([...l2.results.map((hit) => hit.score)].sort((a, b) => a - b));
+
+    // nq > 1 with an offset, every metric; IP and COSINE need their own index, so use a second collection.
+    const twoQueries = await client.search({ collection_name: "books", data: [vectorOf(3), vectorOf(20)], limit: 2, offset: 1, consistency_level: STRONG });
+    expect(twoQueries.results).toHaveLength(2);
+    expect((twoQueries.results as unknown as Array<Array<{ id: string }>>).map((hits) => hits.length)).toEqual([2, 2]);
+    expect((twoQueries.results as unknown as Array<Array<{ id: string }>>)[0]?.[0]?.id).not.toBe("3");
+
+    const query = await client.query({ collection_name: "books", filter: "id in [2, 4, 999]", output_fields: ["title", "price", "in_stock", "vector"], consistency_level: STRONG });
+    expect(query.status.error_code).toBe("Success");
+    expect(query.data.map((row) => row.id)).toEqual(["2", "4"]);
+    expect(query.data[0]).toMatchObject({ title: "book 2", price: 10.5, in_stock: false });
+    expect((query.data[0]?.vector as number[]).map((x) => Number(x.toFixed(5)))).toEqual(vectorOf(2).map((x) => Number(Math.fround(x).toFixed(5))));
+
+    expect((await client.count({ collection_name: "books" })).data).toBe(30);
+    const deleted = await client.delete({ collection_name: "books", filter: "id in [1, 2, 3]" });
+    expect(deleted.status.error_code).toBe("Success");
+    expect(Number(deleted.delete_cnt)).toBe(3);
+    expect((await client.count({ collection_name: "books" })).data).toBe(27);
+
+    const upserted = await client.upsert({ collection_name: "books", data: [{ ...rows[9]!, title: "renamed", year: 2024 }, { ...rows[0]!, title: "back" }] });
+    expect(upserted.status.error_code).toBe("Success");
+    expect((await client.count({ collection_name: "books" })).data).toBe(28);
+    const afterUpsert = await client.query({ collection_name: "books", filter: "id in [10, 1]", output_fields: ["title", "year"], consistency_level: STRONG });
+    expect(afterUpsert.data.map((row) => [row.id, row.title, row.year]).sort()).toEqual([["1", "back", 1990], ["10", "renamed", 2024]]);
+
+    const stats = await client.getCollectionStatistics({ collection_name: "books" });
+    expect(stats.status.error_code).toBe("Success");
+    expect(Number(stats.data.row_count)).toBe(28);
+
+    const flush = await client.flushSync({ collection_names: ["books"] });
+    expect(flush.status.error_code).toBe("Success");
+
+    // Partitions.
+    expect((await client.createPartition({ collection_name: "books", partition_name: "archive" })).error_code).toBe("Success");
+    expect((await client.hasPartition({ collection_name: "books", partition_name: "archive" })).value).toBe(true);
+    const partitions = await client.showPartitions({ collection_name: "books" });
+    expect(partitions.partition_names).toEqual(["_default", "archive"]);
+    await client.insert({ collection_name: "books", partition_name: "archive", data: [{ id: 100, vector: vectorOf(100), title: "old", year: 1900, price: 1, in_stock: false, tags: {} }] });
+    const inArchive = await client.query({ collection_name: "books", partition_names: ["archive"], filter: "id in [100, 4]", output_fields: ["title"], consistency_level: STRONG });
+    expect(inArchive.data.map((row) => row.id)).toEqual(["100"]);
+    expect((await client.count({ collection_name: "books" })).data).toBe(29);
+
+    // Aliases.
+    expect((await client.createAlias({ collection_name: "books", alias: "library" })).error_code).toBe("Success");
+    const viaAlias = await client.query({ collection_name: "library", filter: "id == 4", output_fields: ["title"], consistency_level: STRONG });
+    expect(viaAlias.data).toEqual([{ id: "4", title: "book 4" }]);
+    expect((await client.describeAlias({ alias: "library", collection_name: "books" })).collection).toBe("books");
+    expect((await client.listAliases({ collection_name: "books" })).aliases).toEqual(["library"]);
+    expect((await client.dropAlias({ alias: "library" })).error_code).toBe("Success");
+
+    // Listing and renaming.
+    const listed = await client.showCollections();
+    expect(listed.data.map((collection) => collection.name)).toContain("books");
+    expect((await client.hasCollection({ collection_name: "books" })).value).toBe(true);
+
+    // Release, drop index and collection.
+    expect((await client.releaseCollection({ collection_name: "books" })).error_code).toBe("Success");
+    expect((await client.getLoadState({ collection_name: "books" })).state).toBe("LoadStateNotLoad");
+    expect((await client.dropIndex({ collection_name: "books", field_name: "vector" })).error_code).toBe("Success");
+    expect((await client.renameCollection({ collection_name: "books", new_collection_name: "novels" })).error_code).toBe("Success");
+    expect((await client.hasCollection({ collection_name: "novels" })).value).toBe(true);
+    expect((await client.dropCollection({ collection_name: "novels" })).error_code).toBe("Success");
+    expect((await client.hasCollection({ collection_name: "novels" })).value).toBe(false);
+  });
+
+  it("searches with each metric, ordered as Milvus orders it", async () => {
+    for (const metric of ["L2", "IP", "COSINE"] as const) {
+      const name = `metric_${metric.toLowerCase()}`;
+      await client.createCollection({ collection_name: name, fields: [{ name: "id", data_type: DataType.Int64, is_primary_key: true }, { name: "v", data_type: DataType.FloatVector, dim: 3 }] });
+      await client.createIndex({ collection_name: name, field_name: "v", index_type: "FLAT", metric_type: metric });
+      await client.loadCollectionSync({ collection_name: name });
+      await client.insert({ collection_name: name, data: [{ id: 1, v: [1, 0, 0] }, { id: 2, v: [2, 2, 0] }, { id: 3, v: [-1, 0, 0] }, { id: 4, v: [0.9, 0.1, 0] }] });
+      const result = await client.search({ collection_name: name, data: [1, 0, 0], limit: 4, consistency_level: STRONG });
+      const ids = result.results.map((hit) => hit.id);
+      const scores = result.results.map((hit) => hit.score);
+      if (metric === "L2") {
+        expect(ids).toEqual(["1", "4", "3", "2"]);
+        expect(scores[0]).toBeCloseTo(0, 5);
+        expect(scores[2]).toBeCloseTo(4, 5);
+      } else if (metric === "IP") {
+        expect(ids).toEqual(["2", "1", "4", "3"]);
+        expect(scores[0]).toBeCloseTo(2, 5);
+        expect(scores[3]).toBeCloseTo(-1, 5);
+      } else {
+        expect(ids).toEqual(["1", "4", "2", "3"]);
+        expect(scores[0]).toBeCloseTo(1, 5);
+        expect(scores[2]).toBeCloseTo(Math.SQRT1_2, 5);
+      }
+    }
+  });
+
+  it("selects databases with the db_name and dbname header", async () => {
+    expect((await client.createDatabase({ db_name: "analytics" })).error_code).toBe("Success");
+    expect((await client.listDatabases()).db_names).toEqual(["default", "analytics"]);
+    const other = new MilvusClient({ address: `127.0.0.1:${port}`, database: "analytics", logLevel: "error" });
+    await other.connectPromise;
+    await other.createCollection({ collection_name: "events", dimension: 2 } as never);
+    expect((await other.hasCollection({ collection_name: "events" })).value).toBe(true);
+    expect((await client.hasCollection({ collection_name: "events" })).value).toBe(false);
+    await other.dropCollection({ collection_name: "events" });
+    await other.closeConnection();
+    expect((await client.dropDatabase({ db_name: "analytics" })).error_code).toBe("Success");
+  });
+
+  it("answers health and version calls", async () => {
+    expect((await client.checkHealth()).isHealthy).toBe(true);
+    expect((await client.getVersion()).version).toMatch(/^v\d+\.\d+\.\d+/);
+  });
+});
+
+describe("errors through the SDK", () => {
+  it("reports an unknown collection as CollectionNotExists with code 100", async () => {
+    const described = await client.describeCollection({ collection_name: "missing" });
+    expect(described.status).toMatchObject({ error_code: "CollectionNotExists", code: 100 });
+    expect(described.status.reason).toMatch(/collection "missing" not found/);
+    const dropped = await client.dropCollection({ collection_name: "missing" });
+    expect(dropped).toMatchObject({ error_code: "CollectionNotExists", code: 100 });
+  });
+
+  it("rejects a wrong dimension, bad names, and missing indexes with clear statuses, changing nothing", async () => {
+    await client.createCollection({ collection_name: "strict", fields: [{ name: "id", data_type: DataType.Int64, is_primary_key: true }, { name: "v", data_type: DataType.FloatVector, dim: 3 }] });
+    await client.loadCollectionSync({ collection_name: "strict" });
+    const wrongDim = await client.insert({ collection_name: "strict", data: [{ id: 1, v: [1, 2] }] });
+    expect(wrongDim.status.code).toBe(1100);
+    expect(wrongDim.status.reason).toMatch(/dim/);
+    expect((await client.count({ collection_name: "strict" })).data).toBe(0);
+
+    // The SDK throws the status of a failed CreateCollection.
+    await expect(client.createCollection({ collection_name: "bad-name", fields: [{ name: "id", data_type: DataType.Int64, is_primary_key: true }, { name: "v", data_type: DataType.FloatVector, dim: 3 }] }))
+      .rejects.toMatchObject({ error_code: "UnexpectedError", code: 1100, reason: expect.stringMatching(/collection name "bad-name" is invalid/) });
+    expect((await client.hasCollection({ collection_name: "bad-name" })).value).toBe(false);
+
+    const noIndex = await client.describeIndex({ collection_name: "strict", field_name: "v" });
+    expect(noIndex.status).toMatchObject({ error_code: "IndexNotExist", code: 700 });
+
+    const badSearch = await client.search({ collection_name: "strict", data: [1, 2], limit: 1 });
+    expect(badSearch.status.code).toBe(1100);
+    expect(badSearch.status.reason).toMatch(/dim/);
+  });
+
+  it("answers an RPC Vela does not implement with a clear not-supported status, without hanging", async () => {
+    const result = await client.listResourceGroups();
+    expect(result.status.error_code).toBe("UnexpectedError");
+    expect(result.status.reason).toMatch(/RPC ListResourceGroups is not supported by Vela/);
+    const compaction = await client.compact({ collection_name: "strict" });
+    expect(compaction.status.reason).toMatch(/not supported/);
+  });
+
+  it("refuses to search a collection that is not loaded", async () => {
+    await client.createCollection({ collection_name: "cold", fields: [{ name: "id", data_type: DataType.Int64, is_primary_key: true }, { name: "v", data_type: DataType.FloatVector, dim: 2 }] });
+    const result = await client.search({ collection_name: "cold", data: [1, 2], limit: 1 });
+    expect(result.status.code).toBe(101);
+    expect(result.status.reason).toMatch(/not loaded/);
+  });
+});
