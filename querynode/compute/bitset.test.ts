@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { ErrorCode, isVelaError } from "../../common/errors.ts";
+import { SeededRandom, testSeed } from "../../common/random.ts";
+import { Bitset } from "./bitset.ts";
+
+const seed = testSeed();
+console.log(`bitset tests seed ${seed} (replay with VELA_SEED=${seed})`);
+
+function thrownBy(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe("Bitset", () => {
+  it("agrees with a boolean array under random adds and deletes", () => {
+    const random = new SeededRandom(seed);
+    for (const length of [0, 1, 7, 8, 9, 63, 64, 65, 1000]) {
+      const set = new Bitset(length, { shared: random.bool() });
+      const model = new Array<boolean>(length).fill(false);
+      for (let step = 0; step < length * 3; step++) {
+        const row = random.int(0, length - 1);
+        if (random.bool(0.6)) {
+          set.add(row);
+          model[row] = true;
+        } else {
+          set.delete(row);
+          model[row] = false;
+        }
+      }
+      for (let row = 0; row < length; row++) expect(set.has(row)).toBe(model[row]);
+      expect(set.count()).toBe(model.filter(Boolean).length);
+      expect(set.has(length)).toBe(false);
+      expect(set.has(-1)).toBe(false);
+    }
+  });
+
+  it("fills exactly its length and round-trips through bytes and masks", () => {
+    const set = new Bitset(13);
+    set.fill();
+    expect(set.count()).toBe(13);
+    expect(set.bytes[1]).toBe(0b11111);
+    const copy = Bitset.fromBytes(set.bytes.slice(), 13);
+    expect(copy.count()).toBe(13);
+    const mask = new Uint8Array([1, 0, 0, 2, 0, 0, 0, 0, 0, 9]);
+    const fromMask = Bitset.fromMask(mask);
+    expect([...Array(10).keys()].filter((row) => fromMask.has(row))).toEqual([0, 3, 9]);
+  });
+
+  it("shares its bytes between threads when asked", () => {
+    expect(new Bitset(10, { shared: true }).bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(new Bitset(10).bytes.buffer).toBeInstanceOf(ArrayBuffer);
+  });
+
+  it("rejects rows out of range and bytes that do not fit", () => {
+    const set = new Bitset(10);
+    for (const action of [() => set.add(10), () => set.delete(-1), () => set.add(1.5), () => new Bitset(-1), () => Bitset.fromBytes(new Uint8Array(3), 10), () => Bitset.fromBytes(new Uint8Array([0, 0b100]), 10)]) {
+      expect(isVelaError(thrownBy(action), ErrorCode.InvalidArgument)).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,79 @@
+// A compact set of allowed row indexes, one bit per row, for searches: the query node combines its
+// scalar filter and the MVCC visibility rule into one Bitset per segment and the top-k scan skips
+// every row whose bit is clear. Bit r lives in bytes[r >> 3] at (r & 7), least significant first.
+// Set means allowed (Milvus's bitset means the opposite: set = filtered out). Invariant: no bit at or
+// beyond `length` is ever set, so counts and byte-wise scans need no masking.
+
+import { invalidArgument } from "../../common/errors.ts";
+
+export class Bitset {
+  /** Number of rows covered. */
+  readonly length: number;
+  /** ceil(length / 8) bytes; shared between threads when built with `shared: true`. */
+  readonly bytes: Uint8Array;
+
+  constructor(length: number, options: { shared?: boolean } = {}) {
+    if (!Number.isInteger(length) || length < 0) throw invalidArgument(`bitset length must be a non-negative integer, got ${length}`);
+    this.length = length;
+    const byteLength = (length + 7) >>> 3;
+    this.bytes = new Uint8Array(options.shared === true ? new SharedArrayBuffer(byteLength) : new ArrayBuffer(byteLength));
+  }
+
+  /** A bitset over existing packed bytes (for example received from another thread). */
+  static fromBytes(bytes: Uint8Array, length: number): Bitset {
+    if (bytes.length !== (length + 7) >>> 3) throw invalidArgument(`bitset of ${length} rows needs ${(length + 7) >>> 3} bytes, got ${bytes.length}`);
+    const set = Object.create(Bitset.prototype) as { length: number; bytes: Uint8Array };
+    set.length = length;
+    set.bytes = bytes;
+    const tail = length & 7;
+    if (tail !== 0 && ((bytes[bytes.length - 1] as number) >>> tail) !== 0) {
+      throw invalidArgument(`bitset of ${length} rows has bits set beyond its length`);
+    }
+    return set as Bitset;
+  }
+
+  /** From a one-byte-per-row mask (non-zero = allowed), such as a column's validity. */
+  static fromMask(mask: Uint8Array, options: { shared?: boolean } = {}): Bitset {
+    const set = new Bitset(mask.length, options);
+    for (let row = 0; row < mask.length; row++) if (mask[row] !== 0) set.add(row);
+    return set;
+  }
+
+  has(row: number): boolean {
+    return row >= 0 && row < this.length && (((this.bytes[row >>> 3] as number) >>> (row & 7)) & 1) === 1;
+  }
+
+  add(row: number): void {
+    this.checkRow(row);
+    this.bytes[row >>> 3] = (this.bytes[row >>> 3] as number) | (1 << (row & 7));
+  }
+
+  delete(row: number): void {
+    this.checkRow(row);
+    this.bytes[row >>> 3] = (this.bytes[row >>> 3] as number) & ~(1 << (row & 7));
+  }
+
+  /** Allows every row. */
+  fill(): void {
+    this.bytes.fill(0xff);
+    const tail = this.length & 7;
+    if (tail !== 0) this.bytes[this.bytes.length - 1] = (1 << tail) - 1;
+  }
+
+  /** Number of allowed rows. */
+  count(): number {
+    let total = 0;
+    for (const byte of this.bytes) total += popcount8(byte);
+    return total;
+  }
+
+  private checkRow(row: number): void {
+    if (!Number.isInteger(row) || row < 0 || row >= this.length) throw invalidArgument(`row ${row} is outside the bitset of ${this.length} rows`);
+  }
+}
+
+function popcount8(byte: number): number {
+  let value = byte - ((byte >>> 1) & 0x55);
+  value = (value & 0x33) + ((value >>> 2) & 0x33);
+  return (value + (value >>> 4)) & 0x0f;
+}
