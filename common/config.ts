@@ -229,9 +229,11 @@ export const queryNodeDefaults = {
   searchTopKMax: 16_384,
   /** Most query vectors in one search request (Milvus: nq ≤ 16,384). */
   searchQueryCountMax: 16_384,
+  /** Most result entries (nq × topk, offset included) of one search: each costs ~24 bytes in heaps and results per scan. */
+  searchResultEntriesMax: 4_194_304,
   /** A brute-force search is split across workers by row ranges only if every range gets at least this many rows. */
   searchSplitRowsMin: 32_768,
-  /** Split parts whose entries (nq × topk × parts) exceed this are merged in a worker, not on the calling thread. */
+  /** Merges and reduces of more entries than this (nq × topk × inputs) run in a worker, not on the calling thread. */
   searchInlineMergeEntriesMax: 65_536,
 } as const;
 export type QueryNodeLimits = { -readonly [K in keyof typeof queryNodeDefaults]: number };
@@ -259,8 +261,12 @@ export const apiDefaults = {
   sessionsTrackedMax: 100_000,
   /** Largest gRPC message accepted or sent (Milvus: 64 MiB requests, 2 GiB responses capped here). */
   grpcMessageBytesMax: 256 * 1024 * 1024,
-  /** Largest REST request body. */
+  /** Largest REST request body; a larger one is refused as soon as it is seen, never buffered. */
   restBodyBytesMax: 64 * 1024 * 1024,
+  /** A REST request still running after this long is answered "request timeout" (HTTP 408) unless its Request-Timeout header says otherwise (Milvus: 30 s). */
+  restRequestTimeoutMs: 30_000,
+  /** Longest Request-Timeout a REST client may ask for; a larger one is refused. */
+  restRequestTimeoutMsMax: 600_000,
 } as const;
 export type ApiLimits = { -readonly [K in keyof typeof apiDefaults]: number };
 
