@@ -1,21 +1,32 @@
-// The `vela` command line. `vela standalone` runs every role in one process on the embedded seams.
+// The `vela` command line. `vela standalone` runs every role in one process: the public API (Milvus
+// gRPC and REST v2) on one port, health and Prometheus metrics on another, on the embedded seams unless
+// etcd, Kafka or S3 are configured (see cli/config.ts and README.md "Configuration").
 
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { systemClock } from "../common/clock.ts";
 import { errorMessage } from "../common/errors.ts";
 import { HealthServer } from "../cluster/health-server.ts";
+import { VelaMetrics } from "../cluster/metrics.ts";
+import { openSeams } from "../cluster/seams.ts";
 import { Standalone } from "../cluster/standalone.ts";
+import { createPublicHttpHandler } from "../cluster/public-http.ts";
+import { resolveConfig } from "./config.ts";
 
-const usage = `usage: vela standalone [--data-dir DIR] [--health-port PORT]
+const usage = `usage: vela standalone [options]
 
-  standalone   run every role in one process on the embedded seams
-    --data-dir DIR      where data lives (default ./data)
-    --health-port PORT  HTTP port of GET /healthz (default 9091)
+  standalone          run every role in one process
+    --data-dir DIR      where embedded data lives (default ./data)
+    --port PORT         public API port: Milvus gRPC and REST v2 (default 19530)
+    --host HOST         interface to listen on (default 0.0.0.0)
+    --metrics-port PORT /healthz and /metrics (default 9091)
+    --config FILE       JSON config file (see README.md, "Configuration")
+    --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
 `;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
-  if (command === undefined || command === "--help" || command === "-h") {
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(usage);
     return command === undefined ? 2 : 0;
   }
@@ -25,26 +36,52 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values } = parseArgs({
     args: argv.slice(1),
-    options: { "data-dir": { type: "string", default: "./data" }, "health-port": { type: "string", default: "9091" } },
+    options: {
+      "data-dir": { type: "string" }, port: { type: "string" }, host: { type: "string" }, "metrics-port": { type: "string" },
+      config: { type: "string" }, "log-level": { type: "string" },
+    },
     strict: true,
   });
-  const dataDir = resolve(values["data-dir"]);
-  const healthPort = Number(values["health-port"]);
-  if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) throw new Error(`--health-port must be a port number, got "${values["health-port"]}"`);
+  const config = resolveConfig({
+    dataDir: values["data-dir"], port: values.port, host: values.host, metricsPort: values["metrics-port"], logLevel: values["log-level"],
+  }, process.env, values.config);
+  const logger = pino({ level: config.logLevel, base: { service: "vela" } });
+  const clock = systemClock;
 
-  const health = await HealthServer.start(healthPort);
-  const node = await Standalone.start({ dataDir, onBackgroundError: (error) => process.stderr.write(`vela: background task failed: ${errorMessage(error)}\n`) });
+  const health = await HealthServer.start(config.metricsPort, config.host);
+  const seams = await openSeams(config, clock);
+  let node: Standalone;
+  try {
+    node = await Standalone.start({
+      metaStore: seams.metaStore, log: seams.log, objectStore: seams.objectStore, clock,
+      onBackgroundError: (error) => logger.warn({ err: errorMessage(error) }, "background task failed"),
+    });
+  } catch (error) {
+    await seams.close();
+    await health.close();
+    throw error;
+  }
+  const metrics = new VelaMetrics({ queryNode: node.queryNode, timeSync: node.timeSync, clock });
+  health.metrics = () => metrics.render();
+  const server = await node.listen({
+    port: config.port, host: config.host, httpHandler: createPublicHttpHandler(node.service, (method, ok, durationMs) => metrics.observe(method, ok, durationMs)),
+    onCall: (method, ok, durationMs) => metrics.observe(method, ok, durationMs),
+  });
   health.state = "serving";
-  process.stdout.write(`vela standalone: data in ${dataDir}; health on http://127.0.0.1:${health.port}/healthz\n`);
+  process.stdout.write(`vela standalone: Milvus gRPC and REST on ${config.host}:${server.port}; health and metrics on http://${config.host}:${health.port}/healthz and /metrics; `
+    + `metadata ${seams.kinds.meta}, log ${seams.kinds.log}, objects ${seams.kinds.objects}${seams.kinds.meta === "embedded" ? ` in ${config.dataDir}` : ""}\n`);
+  logger.info({ port: server.port, metricsPort: health.port, seams: seams.kinds, dataDir: config.dataDir }, "vela standalone serving");
 
   await new Promise<void>((resolveSignal) => {
     process.once("SIGTERM", () => resolveSignal());
     process.once("SIGINT", () => resolveSignal());
   });
   health.state = "stopping";
-  process.stdout.write("vela standalone: shutting down\n");
+  logger.info("shutting down");
   await node.close();
+  await seams.close();
   await health.close();
+  logger.info("stopped");
   return 0;
 }
 

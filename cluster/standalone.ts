@@ -150,7 +150,8 @@ export class Standalone {
 
     const rootCoord = await RootCoord.open({
       metaStore: this.metaStore, log: this.log, clock, tso, limits: rootLimits, writerLimits,
-      registerWriter: (writer) => registerWriter(writer, "rootcoord", "1"),
+      // A node id unique to this process's life: a crashed predecessor's session may outlive it by a TTL.
+      registerWriter: async (writer) => registerWriter(writer, "rootcoord", String(await tso.allocate(1))),
     });
     this.rootCoord = rootCoord;
     this.closers.unshift(() => rootCoord.close());

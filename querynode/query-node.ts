@@ -141,6 +141,15 @@ export class QueryNode {
     return this.collections.get(collectionId)?.vchannels.get(vchannel)?.tsafe ?? 0n;
   }
 
+  /** tsafe of every served vchannel, for metrics. */
+  tsafes(): Array<{ collectionId: bigint; collectionName: string; vchannel: string; tsafe: Timestamp }> {
+    const out: Array<{ collectionId: bigint; collectionName: string; vchannel: string; tsafe: Timestamp }> = [];
+    for (const replica of this.collections.values()) {
+      for (const channel of replica.vchannels.values()) out.push({ collectionId: replica.info.id, collectionName: replica.info.name, vchannel: channel.vchannel, tsafe: channel.tsafe });
+    }
+    return out;
+  }
+
   /** Rows and bytes held, for metrics and the memory benchmark. */
   memoryUsage(): { rows: number; bytes: number; segments: number } {
     let rows = 0;

@@ -1,10 +1,10 @@
-// Helpers for tests that start real servers: free loopback ports and scratch directories under
-// test/.tmp (wiped at the start of every run).
+// Helpers for tests that start real servers: free loopback ports and scratch directories under the
+// run's own scratch root (test/.tmp/run-<pid>, see test/global-setup.ts).
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
-const scratchRoot = join(import.meta.dirname, "..", ".tmp");
+const scratchRoot = process.env.VELA_SCRATCH_ROOT ?? join(import.meta.dirname, "..", ".tmp", `run-${process.pid}`);
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
