@@ -19,6 +19,11 @@ export function parseJsonBody(text: string): unknown {
       throw badFormat((error as Error).message);
     }
   }
+  return parseJsonExact(text);
+}
+
+/** The exact parser alone (what bodies with long integer literals go through). */
+export function parseJsonExact(text: string): unknown {
   return new ExactJsonParser(text).parse();
 }
 
@@ -115,7 +120,7 @@ class ExactJsonParser {
         return result;
       }
     }
-    return this.fail(char === undefined ? "unexpected end of JSON input" : `unexpected character ${JSON.stringify(char)}`);
+    return this.fail(char === undefined ? "expected a value" : `unexpected character ${JSON.stringify(char)}`);
   }
 
   private readNumber(): number | bigint {
@@ -197,7 +202,7 @@ class ExactJsonParser {
   }
 
   private fail(problem: string): never {
-    throw badFormat(`${problem} at position ${this.position}`);
+    throw badFormat(`${problem} ${this.position >= this.text.length ? "at the end of the input" : `at position ${this.position}`}`);
   }
 }
 

@@ -127,6 +127,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** The JSON type of a parsed value, for error messages. */
 export function jsonType(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "nothing (the field is missing)";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "bigint") return "an integer beyond 2^53";
   if (typeof value === "object") return "an object";
