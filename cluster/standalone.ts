@@ -205,7 +205,7 @@ export class Standalone {
     const server = await PublicServer.start({
       port: options.port, ...(options.host === undefined ? {} : { host: options.host }),
       grpcService: createMilvusGrpcService(this.service, options.onCall === undefined ? {} : { onCall: options.onCall }),
-      httpHandler: options.httpHandler, grpcMessageBytesMax: this.apiLimits.grpcMessageBytesMax,
+      httpHandler: options.httpHandler, grpcMessageBytesMax: this.apiLimits.grpcMessageBytesMax, shutdownGraceMs: this.apiLimits.shutdownGraceMs,
     });
     this.closers.unshift(() => server.close());
     return server;

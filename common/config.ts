@@ -261,6 +261,8 @@ export const apiDefaults = {
   sessionsTrackedMax: 100_000,
   /** Largest gRPC message accepted or sent (Milvus: 64 MiB requests, 2 GiB responses capped here). */
   grpcMessageBytesMax: 256 * 1024 * 1024,
+  /** When the public server closes, calls in flight get this long to finish before they are cut. */
+  shutdownGraceMs: 5_000,
   /** Largest REST request body; a larger one is refused as soon as it is seen, never buffered. */
   restBodyBytesMax: 64 * 1024 * 1024,
   /** A REST request still running after this long is answered "request timeout" (HTTP 408) unless its Request-Timeout header says otherwise (Milvus: 30 s). */

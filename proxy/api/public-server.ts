@@ -17,6 +17,8 @@ export interface PublicServerOptions {
   /** Serves HTTP/1.1 requests (REST). */
   httpHandler: (request: IncomingMessage, response: ServerResponse) => void;
   grpcMessageBytesMax: number;
+  /** How long calls in flight may take to finish when the server closes (apiDefaults.shutdownGraceMs). */
+  shutdownGraceMs: number;
 }
 
 export class PublicServer {
@@ -26,6 +28,7 @@ export class PublicServer {
     private readonly injector: ReturnType<grpc.Server["createConnectionInjector"]>,
     private readonly httpServer: HttpServer,
     readonly port: number,
+    private readonly shutdownGraceMs: number,
   ) {}
 
   static async start(options: PublicServerOptions): Promise<PublicServer> {
@@ -44,16 +47,31 @@ export class PublicServer {
     });
     const address = netServer.address();
     const port = typeof address === "object" && address !== null ? address.port : options.port;
-    return new PublicServer(netServer, grpcServer, injector, httpServer, port);
+    return new PublicServer(netServer, grpcServer, injector, httpServer, port, options.shutdownGraceMs);
   }
 
+  /**
+   * Stops accepting connections, lets gRPC calls in flight finish (drain), and closes HTTP keep-alive
+   * connections at once: an idle REST client must not hold shutdown open.
+   */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.netServer.close(() => resolve()));
-    this.injector.drain(1000);
-    await new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
+    const listenerClosed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    this.httpServer.closeIdleConnections();
+    this.injector.drain(this.shutdownGraceMs);
+    // Calls in flight get the grace period to finish; then whatever is left is cut.
+    let cancelGrace: () => void = () => undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.shutdownGraceMs);
+      cancelGrace = () => clearTimeout(timer);
+    });
+    await Promise.race([new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve())), graceOver]);
+    cancelGrace();
+    this.grpcServer.forceShutdown();
     this.injector.destroy();
     this.httpServer.closeAllConnections();
-    await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    await httpClosed;
+    await listenerClosed;
   }
 }
 

@@ -53,7 +53,12 @@ describe("vela standalone", () => {
     await client.loadCollectionSync({ collection_name: "kept" });
     expect((await client.count({ collection_name: "kept" })).data).toBe(2);
 
+    // REST v2 on the same port as gRPC.
+    const listed = await fetch(`http://127.0.0.1:${port}/v2/vectordb/collections/list`, { method: "POST", headers: { "content-type": "application/json", connection: "close" }, body: "{}" });
+    expect(await listed.json()).toEqual({ code: 0, data: ["kept"] });
+
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/vela_requests_total\{method="REST \/v2\/vectordb\/collections\/list",outcome="ok"\} 1/);
     expect(metrics).toMatch(/vela_requests_total\{method="Insert",outcome="ok"\} 1/);
     expect(metrics).toMatch(/vela_request_duration_seconds_count\{method="CreateCollection"\} 1/);
     expect(metrics).toMatch(/vela_querynode_rows 2/);
@@ -75,7 +80,7 @@ describe("vela standalone", () => {
     const secondExit = exitOf(second.child);
     second.child.kill("SIGINT");
     expect(await secondExit).toBe(0);
-  });
+  }, 120_000); // two full process starts, each loading TypeScript and a worker pool
 
   it("refuses a bad option with a clear message and a non-zero exit", async () => {
     const child = spawn(process.execPath, [join(root, "bin", "vela.mjs"), "standalone", "--port", "not-a-port"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
