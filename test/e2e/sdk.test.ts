@@ -181,6 +181,17 @@ describe("a user's whole flow through the SDK", () => {
     expect((await client.dropDatabase({ db_name: "analytics" })).error_code).toBe("Success");
   });
 
+  it("assigns auto IDs on insert and returns them", async () => {
+    await client.createCollection({ collection_name: "auto_ids", fields: [{ name: "pk", data_type: DataType.Int64, is_primary_key: true, autoID: true }, { name: "v", data_type: DataType.FloatVector, dim: 2 }] });
+    await client.loadCollectionSync({ collection_name: "auto_ids" });
+    const inserted = await client.insert({ collection_name: "auto_ids", data: [{ v: [1, 2] }, { v: [3, 4] }, { v: [5, 6] }] });
+    expect(inserted.status.error_code).toBe("Success");
+    const ids = (inserted.IDs as unknown as { int_id: { data: string[] } }).int_id.data;
+    expect(new Set(ids).size).toBe(3);
+    const query = await client.query({ collection_name: "auto_ids", filter: `pk in [${ids.join(", ")}]`, output_fields: ["v"], consistency_level: STRONG });
+    expect(query.data.map((row) => [row.pk, row.v])).toEqual(ids.map((id, i) => [id, [1 + 2 * i, 2 + 2 * i]]));
+  });
+
   it("answers health and version calls", async () => {
     expect((await client.checkHealth()).isHealthy).toBe(true);
     expect((await client.getVersion()).version).toMatch(/^v\d+\.\d+\.\d+/);
