@@ -17,7 +17,7 @@ import { QueryCoord } from "../coord/query-coord.ts";
 import { PublicServer } from "../proxy/api/public-server.ts";
 import { VelaService, type FilterParser } from "../proxy/api/vela-service.ts";
 import { createMilvusGrpcService } from "../proxy/grpc/milvus-grpc-service.ts";
-import { primaryKeyFilter } from "../proxy/api/primary-key-filter.ts";
+import { expressionFilter } from "../proxy/api/expression-filter.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { ReadPath } from "../proxy/read-path.ts";
 import { searchBruteForce } from "../querynode/compute/brute-force.ts";
@@ -49,7 +49,7 @@ export interface StandaloneOptions {
   proxyLimits?: Partial<ProxyLimits>;
   readLimits?: Partial<QueryNodeReadLimits>;
   apiLimits?: Partial<ApiLimits>;
-  /** Filter expression parser (the expression language); primary-key filters only when absent. */
+  /** Filter expression parser; the expression language (expr/) when absent. */
   parseFilter?: FilterParser;
   computePoolLimits?: Partial<WorkerPoolLimits>;
   sessionTtlSeconds?: number;
@@ -193,7 +193,7 @@ export class Standalone {
     this.apiLimits = resolveLimits(apiDefaults, options.apiLimits, "api");
     this.service = new VelaService({
       rootCoord, queryCoord, indexCoord: this.indexCoord, segmentAllocator: this.segmentAllocator, proxy: this.proxy,
-      reader: this.reader, clock, parseFilter: options.parseFilter ?? primaryKeyFilter, limits: this.apiLimits,
+      reader: this.reader, clock, parseFilter: options.parseFilter ?? expressionFilter, limits: this.apiLimits,
     });
   }
 

@@ -251,6 +251,8 @@ export const queryNodeReadDefaults = {
   nqMax: 16_384,
   /** Most rows a query returns. */
   queryLimitMax: 16_384,
+  /** Most rows one delete by filter expression may remove. */
+  deleteByFilterKeysMax: 1_000_000,
   /** Searches and queries waiting at once on one query node before new ones are refused. */
   readQueueDepthMax: 1_024,
 } as const;
@@ -289,3 +291,51 @@ export const expressionDefaults = {
   evaluationChunkRows: 65_536,
 } as const;
 export type ExpressionLimits = { -readonly [K in keyof typeof expressionDefaults]: number };
+
+export const hnswDefaults = {
+  /** Smallest M (links per node and layer; layer 0 keeps 2·M) accepted for a build (Milvus: [2, 2048]). */
+  hnswMMin: 2,
+  /** Largest M accepted: each row costs about 8·M bytes of links on layer 0. */
+  hnswMMax: 2_048,
+  /** M used when an index definition gives none. */
+  hnswMDefault: 16,
+  /** Smallest efConstruction (candidate list length while inserting) accepted for a build. */
+  hnswEfConstructionMin: 1,
+  /** Largest efConstruction accepted: build time grows about linearly with it. */
+  hnswEfConstructionMax: 65_535,
+  /** efConstruction used when an index definition gives none. */
+  hnswEfConstructionDefault: 200,
+  /** ef (candidate list length while searching) when a search gives none; never below topk. */
+  hnswEfSearchDefault: 64,
+  /** Largest ef a search may ask for (Milvus: 32,768). */
+  hnswEfSearchMax: 32_768,
+  /** Most rows one index may hold (labels are row indexes, 32-bit in hnswlib). */
+  hnswBuildRowsMax: 16_777_216,
+  /**
+   * A filtered search keeping fewer than this fraction of a segment's rows searches exactly instead:
+   * the graph walk then visits most nodes only to reject them (Milvus/knowhere switch at 93% filtered out).
+   */
+  hnswExactSearchAllowedFractionMin: 0.07,
+  /** Most bytes of indexes one HNSW pool keeps loaded in its workers, replicas counted each. */
+  hnswResidentBytesMax: 8 * 1024 * 1024 * 1024,
+  /** Memory a loaded index takes beyond its serialised graph, per row and copy (hnswlib's label map and visited list). */
+  hnswResidentOverheadBytesPerRow: 64,
+} as const;
+export type HnswLimits = { -readonly [K in keyof typeof hnswDefaults]: number };
+
+export const binlogDefaults = {
+  /**
+   * Binlog encodes and decodes of batches larger than this (in-memory column bytes when writing, file
+   * bytes when reading) run in a worker of the binlog pool, not on the event loop.
+   */
+  inlineCodecBytesMax: 1024 * 1024,
+  /** Largest total of string or JSON bytes of one column in one binlog (Arrow Utf8/Binary offsets are 32-bit). */
+  variableColumnBytesMax: 1024 * 1024 * 1024,
+  /** The primary-key bloom filter of a stats log is sized for this false-positive rate (Milvus: 0.001). */
+  bloomFalsePositiveRate: 0.001,
+  /** Largest bloom filter of one stats log; a segment that would need more is refused. */
+  bloomFilterBytesMax: 64 * 1024 * 1024,
+  /** Most hash functions of a bloom filter (a decoded filter asking for more is corrupt). */
+  bloomHashCountMax: 30,
+} as const;
+export type BinlogLimits = { -readonly [K in keyof typeof binlogDefaults]: number };

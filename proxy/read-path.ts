@@ -22,6 +22,7 @@ import type { PrimaryKey } from "../querynode/growing-segment.ts";
 import type { Hit, ReadTarget } from "../querynode/query-node.ts";
 import type { RootCoordApi } from "../types/root-coord.ts";
 import { validatePrimaryKeys } from "./validate-insert.ts";
+import type { FilterExpr } from "../expr/ast.ts";
 import { proxyDefaults } from "../common/config.ts";
 
 export interface ReadPathOptions {
@@ -40,8 +41,10 @@ export interface ReadCommon {
   consistencyLevel?: string;
   /** The client connection's last write timestamp (Session consistency). */
   sessionTs?: Timestamp;
-  /** The filter hook: only rows with these primary keys. */
+  /** Only rows with these primary keys. */
   filterKeys?: ArrayLike<unknown>;
+  /** Only rows matching this (parsed and type-checked) filter expression. */
+  filter?: FilterExpr;
 }
 
 export interface SearchRequest extends ReadCommon {
@@ -105,7 +108,7 @@ export class ReadPath {
 
   async query(request: QueryRequest): Promise<{ rows: Array<Record<string, unknown>>; snapshotTs: Timestamp }> {
     const info = await this.collection(request);
-    const limit = request.limit ?? (request.filterKeys !== undefined ? Math.min(request.filterKeys.length, this.limits.queryLimitMax) : undefined);
+    const limit = request.limit ?? (request.filterKeys !== undefined ? Math.min(request.filterKeys.length, this.limits.queryLimitMax) : request.filter !== undefined ? this.limits.queryLimitMax : undefined);
     if (limit === undefined) throw invalidArgument("a query without a filter needs a limit");
     const offset = request.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 0 || limit > this.limits.queryLimitMax) throw invalidArgument(`limit must be an integer in [0, ${this.limits.queryLimitMax}], got ${String(limit)}`);
@@ -130,6 +133,21 @@ export class ReadPath {
       count: perNode.reduce((sum, result) => sum + result.count, 0),
       snapshotTs: perNode.reduce<Timestamp>((min, result) => (result.snapshotTs < min ? result.snapshotTs : min), perNode[0]?.snapshotTs ?? 0n),
     };
+  }
+
+  /**
+   * Primary keys of every row matching the request's filter at its snapshot (for delete by expression),
+   * at most deleteByFilterKeysMax of them.
+   */
+  async matchingKeys(request: ReadCommon): Promise<PrimaryKey[]> {
+    const info = await this.collection(request);
+    const target = await this.target(info, request);
+    const perNode = await Promise.all([...this.options.queryCoord.shardLeaders(info)].map(([node, vchannels]) => node.matchingKeys({ ...target, vchannels }, this.limits.deleteByFilterKeysMax)));
+    const keys = perNode.flat();
+    if (keys.length > this.limits.deleteByFilterKeysMax) {
+      throw limitExceeded(`the filter matches more than ${this.limits.deleteByFilterKeysMax} rows (deleteByFilterKeysMax); delete in smaller steps`);
+    }
+    return keys;
   }
 
   /** The guarantee timestamp for a consistency level (see the header). */
@@ -180,6 +198,7 @@ export class ReadPath {
       collectionId: info.id, guaranteeTs,
       ...(partitionIds === undefined ? {} : { partitionIds }),
       ...(filterKeys === undefined ? {} : { filterKeys }),
+      ...(request.filter === undefined ? {} : { filter: request.filter }),
     };
   }
 

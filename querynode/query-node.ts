@@ -18,6 +18,8 @@ import { isBetterHit, type MetricType } from "./compute/metric.ts";
 import type { TopKResult } from "./compute/topk.ts";
 import type { GrowingSegment, PrimaryKey } from "./growing-segment.ts";
 import { CollectionReplica, VchannelReplica } from "./replica.ts";
+import type { FilterExpr } from "../expr/ast.ts";
+import { evaluateFilter } from "../expr/evaluate.ts";
 
 /** Exact top-k over one segment's vectors, rows limited to `allowed`; runs off the event loop. */
 export type SegmentSearch = (request: {
@@ -37,8 +39,10 @@ export interface ReadTarget {
   /** Restrict to these partitions (undefined: every loaded partition). */
   partitionIds?: readonly bigint[];
   guaranteeTs: Timestamp;
-  /** The filter hook: only rows whose primary key is in this list (undefined: every row). */
+  /** Only rows whose primary key is in this list (undefined: every row). */
   filterKeys?: readonly PrimaryKey[];
+  /** Only rows matching this filter expression (undefined: every row). */
+  filter?: FilterExpr;
 }
 
 export interface NodeSearchRequest extends ReadTarget {
@@ -185,13 +189,13 @@ export class QueryNode {
           if (partitionFilter !== undefined && !partitionFilter.has(segment.partitionId)) continue;
           const rowCount = segment.snapshotRowCount();
           if (rowCount === 0) continue;
-          const allowed = this.allowedRows(segment, snapshotTs, rowCount, request.filterKeys);
-          if (allowed === undefined) continue;
           const segmentOrder = order++;
-          searches.push(this.options.search({
-            vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
-            dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
-          }).then((result) => {
+          searches.push(this.allowedRows(segment, snapshotTs, rowCount, request).then(async (allowed) => {
+            if (allowed === undefined) return;
+            const result = await this.options.search({
+              vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
+              dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
+            });
             for (let q = 0; q < request.nq; q++) {
               const count = result.counts[q] as number;
               for (let i = 0; i < count; i++) {
@@ -228,7 +232,8 @@ export class QueryNode {
       const outputFields = this.outputFields(replica, request.outputFieldIds);
       const rows: NodeQueryResult["rows"] = [];
       let skipped = 0;
-      this.visitNewestVisible(channels, request, snapshotTs, (segment, row, key) => {
+      const matching = await this.matchingRows(channels, request, snapshotTs);
+      this.visitNewestVisible(channels, request, snapshotTs, matching, (segment, row, key) => {
         if (skipped < request.offset) {
           skipped += 1;
           return true;
@@ -248,7 +253,8 @@ export class QueryNode {
       const partitionFilter = request.partitionIds === undefined ? undefined : new Set(request.partitionIds);
       let count = 0;
       if (request.filterKeys !== undefined) {
-        this.visitNewestVisible(channels, request, snapshotTs, () => {
+        const matching = await this.matchingRows(channels, request, snapshotTs);
+        this.visitNewestVisible(channels, request, snapshotTs, matching, () => {
           count += 1;
           return true;
         });
@@ -258,10 +264,26 @@ export class QueryNode {
         for (const segment of channel.segments.values()) {
           if (partitionFilter !== undefined && !partitionFilter.has(segment.partitionId)) continue;
           const rowCount = segment.snapshotRowCount();
-          if (rowCount > 0) count += segment.visibility(snapshotTs, rowCount).count();
+          if (rowCount === 0) continue;
+          const allowed = await this.allowedRows(segment, snapshotTs, rowCount, request);
+          if (allowed !== undefined) count += allowed.count();
         }
       }
       return { snapshotTs, count };
+    });
+  }
+
+  /** Primary keys of the newest visible version of every key that matches the target's filter. */
+  async matchingKeys(target: ReadTarget, keysMax: number): Promise<PrimaryKey[]> {
+    return this.admitted(async () => {
+      const { channels, snapshotTs } = await this.snapshot(target);
+      const matching = await this.matchingRows(channels, target, snapshotTs);
+      const keys: PrimaryKey[] = [];
+      this.visitNewestVisible(channels, target, snapshotTs, matching, (_segment, _row, key) => {
+        keys.push(key);
+        return keys.length <= keysMax;
+      });
+      return keys;
     });
   }
 
@@ -299,9 +321,18 @@ export class QueryNode {
     return { replica, channels, snapshotTs: snapshotTs ?? 0n };
   }
 
-  /** Visible rows of a segment at the snapshot, narrowed to filterKeys; undefined when none can match. */
-  private allowedRows(segment: GrowingSegment, snapshotTs: Timestamp, rowCount: number, filterKeys: readonly PrimaryKey[] | undefined): Bitset | undefined {
+  /**
+   * Rows of a segment visible at the snapshot and matching the target's filter (key list or
+   * expression); undefined when none can match. Expressions are evaluated column by column, in chunks
+   * that yield to the event loop.
+   */
+  private async allowedRows(segment: GrowingSegment, snapshotTs: Timestamp, rowCount: number, target: ReadTarget): Promise<Bitset | undefined> {
     const visible = segment.visibility(snapshotTs, rowCount);
+    const filterKeys = target.filterKeys;
+    if (target.filter !== undefined) {
+      const matching = await evaluateFilter(target.filter, segment, rowCount, { within: visible });
+      return matching.count() === 0 ? undefined : matching;
+    }
     if (filterKeys === undefined) return visible;
     const allowed = new Bitset(rowCount, { shared: true });
     let any = false;
@@ -316,11 +347,27 @@ export class QueryNode {
     return any ? allowed : undefined;
   }
 
+  /** Per segment, the rows matching the target's filter expression (undefined: no expression). */
+  private async matchingRows(channels: VchannelReplica[], target: ReadTarget, snapshotTs: Timestamp): Promise<Map<GrowingSegment, Bitset> | undefined> {
+    if (target.filter === undefined) return undefined;
+    const matching = new Map<GrowingSegment, Bitset>();
+    for (const channel of channels) {
+      for (const segment of channel.segments.values()) {
+        const rowCount = segment.snapshotRowCount();
+        if (rowCount === 0) continue;
+        matching.set(segment, await evaluateFilter(target.filter, segment, rowCount, { within: segment.visibility(snapshotTs, rowCount), shared: false }));
+      }
+    }
+    return matching;
+  }
+
   /**
    * Calls `visit` for the newest visible version of each primary key (in segment, then row order; or
-   * in filterKeys order when given) until it returns false.
+   * in filterKeys order when given) until it returns false. With an expression, a key is visited only
+   * when its newest visible version matches it (`matching`).
    */
-  private visitNewestVisible(channels: VchannelReplica[], target: ReadTarget, snapshotTs: Timestamp, visit: (segment: GrowingSegment, row: number, key: PrimaryKey) => boolean): void {
+  private visitNewestVisible(channels: VchannelReplica[], target: ReadTarget, snapshotTs: Timestamp, matching: Map<GrowingSegment, Bitset> | undefined, visit: (segment: GrowingSegment, row: number, key: PrimaryKey) => boolean): void {
+    const matches = (segment: GrowingSegment, row: number): boolean => matching === undefined || (matching.get(segment)?.has(row) ?? false);
     const partitionFilter = target.partitionIds === undefined ? undefined : new Set(target.partitionIds);
     const segmentsOf = (channel: VchannelReplica): GrowingSegment[] =>
       [...channel.segments.values()].filter((segment) => partitionFilter === undefined || partitionFilter.has(segment.partitionId));
@@ -343,15 +390,17 @@ export class QueryNode {
         if (seen.has(key)) continue;
         seen.add(key);
         const found = newest(key);
-        if (found !== undefined && !visit(found.segment, found.row, key)) return;
+        if (found !== undefined && matches(found.segment, found.row) && !visit(found.segment, found.row, key)) return;
       }
       return;
     }
     for (const channel of channels) {
       for (const segment of segmentsOf(channel)) {
         const rowCount = segment.snapshotRowCount();
+        const segmentMatches = matching?.get(segment);
+        if (matching !== undefined && segmentMatches === undefined) continue;
         for (let row = 0; row < rowCount; row++) {
-          if (!segment.isVisible(row, snapshotTs)) continue;
+          if (segmentMatches !== undefined ? !segmentMatches.has(row) : !segment.isVisible(row, snapshotTs)) continue;
           const key = segment.primaryKeyOf(row);
           const found = newest(key);
           if (found === undefined || found.segment !== segment || found.row !== row) continue;

@@ -17,6 +17,7 @@ import type { Hit } from "../../querynode/query-node.ts";
 import type { MutationResult, Proxy } from "../proxy.ts";
 import type { ReadPath } from "../read-path.ts";
 import type { ColumnInput } from "../validate-insert.ts";
+import type { FilterExpr } from "../../expr/ast.ts";
 
 export const VELA_VERSION = "0.1.0";
 
@@ -29,9 +30,10 @@ export interface CallContext {
 
 export type LoadStateName = "LoadStateNotExist" | "LoadStateNotLoad" | "LoadStateLoading" | "LoadStateLoaded";
 
-/** A parsed filter as the read path takes it (the expression language plugs in here). */
+/** A parsed filter: a primary-key list (answered from key indexes) or an expression (scanned). */
 export interface FilterSpec {
   filterKeys?: unknown[];
+  expression?: FilterExpr;
 }
 
 /** Turns a filter expression into a FilterSpec; throws InvalidArgument for what it cannot handle. */
@@ -266,11 +268,24 @@ export class VelaService {
     const info = this.describeCollection(ctx, collectionName).info;
     if (typeof filter !== "string" || filter.trim() === "") throw invalidArgument("delete needs a filter expression");
     const spec = this.options.parseFilter(info, filter, templateValues);
-    if (spec.filterKeys === undefined) {
-      throw invalidArgument(`delete supports primary-key filters such as "${primaryKeyField(info.schema).name} in [...]"`);
+    let keys = spec.filterKeys;
+    if (keys === undefined) {
+      // Resolve the matching keys at a Strong snapshot (the collection must be loaded), then write
+      // tombstones for them through the normal delete path.
+      const matching = await this.options.reader.matchingKeys({
+        dbName: db(ctx), collectionName, consistencyLevel: "Strong",
+        ...(partitionName ? { partitionNames: [partitionName] } : {}),
+        ...(spec.expression === undefined ? {} : { filter: spec.expression }),
+      });
+      keys = matching;
+      if (keys.length === 0) {
+        const timestamp = await this.options.rootCoord.allocTimestamp();
+        const empty = primaryKeyField(info.schema).dataType === DataType.VarChar ? [] as string[] : new BigInt64Array(0);
+        return this.remember(ctx, { primaryKeys: empty, count: 0, timestamp });
+      }
     }
     return this.remember(ctx, await this.options.proxy.delete({
-      dbName: db(ctx), collectionName, ...(partitionName ? { partitionName } : {}), primaryKeys: spec.filterKeys,
+      dbName: db(ctx), collectionName, ...(partitionName ? { partitionName } : {}), primaryKeys: keys,
     }));
   }
 
@@ -295,6 +310,7 @@ export class VelaService {
       ...(call.consistencyLevel === undefined ? {} : { consistencyLevel: call.consistencyLevel }),
       sessionTs: this.sessionTs(ctx, call.guaranteeTs),
       ...(spec.filterKeys === undefined ? {} : { filterKeys: spec.filterKeys }),
+      ...(spec.expression === undefined ? {} : { filter: spec.expression }),
     });
     for (const hits of result.results) for (const hit of hits) hit.fields = outputs.project(hit.fields);
     return { results: result.results, primaryKeyName: result.primaryKeyName, info, sessionTs: result.snapshotTs, dynamicKeys: outputs.dynamicKeys };
@@ -310,15 +326,13 @@ export class VelaService {
       ...(call.consistencyLevel === undefined ? {} : { consistencyLevel: call.consistencyLevel }),
       sessionTs: this.sessionTs(ctx, call.guaranteeTs),
       ...(spec.filterKeys === undefined ? {} : { filterKeys: spec.filterKeys }),
+      ...(spec.expression === undefined ? {} : { filter: spec.expression }),
     };
     const outputs = call.outputFields ?? [];
     if (outputs.some((name) => name.toLowerCase() === "count(*)")) {
       if (outputs.length !== 1) throw invalidArgument("count(*) cannot be combined with other output fields");
       const result = await this.options.reader.count(common);
       return { rows: [{ "count(*)": result.count }], info, count: result.count };
-    }
-    if (spec.filterKeys === undefined && call.filter !== undefined && call.filter.trim() !== "") {
-      throw invalidArgument("this filter is not supported for query");
     }
     const split = splitOutputFields(info, outputs);
     const result = await this.options.reader.query({
