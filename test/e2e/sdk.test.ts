@@ -192,6 +192,44 @@ describe("a user's whole flow through the SDK", () => {
     expect(query.data.map((row) => [row.pk, row.v])).toEqual(ids.map((id, i) => [id, [1 + 2 * i, 2 + 2 * i]]));
   });
 
+  it("filters search, query, count and delete with expressions", async () => {
+    await client.createCollection({
+      collection_name: "films",
+      fields: [
+        { name: "id", data_type: DataType.Int64, is_primary_key: true },
+        { name: "v", data_type: DataType.FloatVector, dim: 2 },
+        { name: "title", data_type: DataType.VarChar, max_length: 64 },
+        { name: "year", data_type: DataType.Int32 },
+        { name: "meta", data_type: DataType.JSON },
+      ],
+      enable_dynamic_field: true,
+    });
+    await client.createIndex({ collection_name: "films", field_name: "v", index_type: "FLAT", metric_type: "L2" });
+    await client.loadCollectionSync({ collection_name: "films" });
+    const films = Array.from({ length: 20 }, (_, i) => ({
+      id: i + 1, v: [i, 0], title: i % 2 === 0 ? `Alien ${i}` : `Brazil ${i}`, year: 1980 + i, meta: { brand: i < 10 ? "Acme" : "Zeta", rating: i % 5 }, color: i % 3 === 0 ? "red" : "blue",
+    }));
+    await client.insert({ collection_name: "films", data: films });
+    const expected = (test: (film: (typeof films)[number]) => boolean): string[] => films.filter(test).map((film) => String(film.id));
+
+    const query = await client.query({ collection_name: "films", filter: 'title like "Alien%" and 1985 <= year < 1995 and meta["brand"] == "Acme"', output_fields: ["title"], consistency_level: STRONG });
+    expect(query.data.map((row) => row.id).sort()).toEqual(expected((f) => f.title.startsWith("Alien") && f.year >= 1985 && f.year < 1995 && f.meta.brand === "Acme").sort());
+    const templated = await client.query({ collection_name: "films", filter: "color in {colors} and year > {after}", exprValues: { colors: ["red"], after: 1990 }, output_fields: ["color"], consistency_level: STRONG } as never);
+    expect(templated.data.map((row) => row.id).sort()).toEqual(expected((f) => f.color === "red" && f.year > 1990).sort());
+    expect((await client.count({ collection_name: "films", expr: "meta[\"rating\"] >= 3" } as never)).data).toBe(films.filter((f) => f.meta.rating >= 3).length);
+
+    const search = await client.search({ collection_name: "films", data: [0, 0], limit: 3, filter: "year % 2 == 1", consistency_level: STRONG });
+    expect(search.results.map((hit) => hit.id)).toEqual(["2", "4", "6"]);
+
+    const deleted = await client.delete({ collection_name: "films", filter: 'meta["brand"] == "Zeta" or title like "%9"' });
+    expect(Number(deleted.delete_cnt)).toBe(films.filter((f) => f.meta.brand === "Zeta" || f.title.endsWith("9")).length);
+    expect((await client.count({ collection_name: "films" })).data).toBe(films.filter((f) => !(f.meta.brand === "Zeta" || f.title.endsWith("9"))).length);
+
+    const malformed = await client.query({ collection_name: "films", filter: "year >", output_fields: ["title"] });
+    expect(malformed.status.code).toBe(1100);
+    expect(malformed.status.reason).toMatch(/^at \d+: /);
+  });
+
   it("answers health and version calls", async () => {
     expect((await client.checkHealth()).isHealthy).toBe(true);
     expect((await client.getVersion()).version).toMatch(/^v\d+\.\d+\.\d+/);
