@@ -188,8 +188,12 @@ export class ReadPath {
     }
     let filterKeys: PrimaryKey[] | undefined;
     if (request.filterKeys !== undefined) {
-      const keys = validatePrimaryKeys(primaryKeyField(info.schema), request.filterKeys, proxyDefaults);
-      filterKeys = [...(keys.values as BigInt64Array | string[])];
+      // An empty key list (`id in []`) is a valid filter that matches nothing.
+      if (request.filterKeys.length === 0) filterKeys = [];
+      else {
+        const keys = validatePrimaryKeys(primaryKeyField(info.schema), request.filterKeys, proxyDefaults);
+        filterKeys = [...(keys.values as BigInt64Array | string[])];
+      }
     }
     // Fail fast on an unloaded collection before waiting for a timestamp.
     this.options.queryCoord.shardLeaders(info);

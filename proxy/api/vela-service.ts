@@ -278,11 +278,12 @@ export class VelaService {
         ...(spec.expression === undefined ? {} : { filter: spec.expression }),
       });
       keys = matching;
-      if (keys.length === 0) {
-        const timestamp = await this.options.rootCoord.allocTimestamp();
-        const empty = primaryKeyField(info.schema).dataType === DataType.VarChar ? [] as string[] : new BigInt64Array(0);
-        return this.remember(ctx, { primaryKeys: empty, count: 0, timestamp });
-      }
+    }
+    if (keys.length === 0) {
+      // Nothing matches (`id in []`, or no row passes the filter): nothing to delete, nothing written.
+      const timestamp = await this.options.rootCoord.allocTimestamp();
+      const empty = primaryKeyField(info.schema).dataType === DataType.VarChar ? [] as string[] : new BigInt64Array(0);
+      return this.remember(ctx, { primaryKeys: empty, count: 0, timestamp });
     }
     return this.remember(ctx, await this.options.proxy.delete({
       dbName: db(ctx), collectionName, ...(partitionName ? { partitionName } : {}), primaryKeys: keys,

@@ -105,6 +105,11 @@ describe("filter expressions through the read and delete paths", () => {
     await expect(vela.service.query({}, { collectionName: "c", filter: "missing > 1", limit: 1 })).rejects.toMatchObject({ code: "InvalidArgument", message: expect.stringMatching(/missing/) });
     await expect(vela.service.query({}, { collectionName: "c", filter: "title > 3", limit: 1 })).rejects.toMatchObject({ code: "InvalidArgument" });
     await expect(vela.service.delete({}, "c", undefined, "title like ")).rejects.toMatchObject({ code: "InvalidArgument" });
+    // A key filter that names no key matches nothing, everywhere.
+    expect((await vela.service.query({}, { collectionName: "c", filter: "id in []", outputFields: ["count(*)"], consistencyLevel: "Strong" })).count).toBe(0);
+    expect((await vela.service.query({}, { collectionName: "c", filter: "id in []", outputFields: ["title"], consistencyLevel: "Strong" })).rows).toEqual([]);
+    expect((await vela.service.search({}, { collectionName: "c", vectors: [[1, 1]], topk: 2, filter: "id in [1.5]", consistencyLevel: "Strong" })).results).toEqual([[]]);
+    expect((await vela.service.delete({}, "c", undefined, "id in []")).count).toBe(0);
     expect((await vela.service.query({}, { collectionName: "c", outputFields: ["count(*)"], consistencyLevel: "Strong" })).count).toBe(2);
   });
 });
