@@ -7,7 +7,8 @@ import { binlogDefaults } from "../../common/config.ts";
 import { ErrorCode, VelaError } from "../../common/errors.ts";
 import { SeededRandom, testSeed } from "../../common/random.ts";
 import { DataType } from "../../common/schema.ts";
-import { BloomFilter, bloomSizing, murmur3 } from "./bloom-filter.ts";
+import { murmur3 } from "../../common/murmur3.ts";
+import { BloomFilter, bloomSizing } from "./bloom-filter.ts";
 import { buildPrimaryKeyStats, decodeStatsLog, encodeStatsLog } from "./stats-log.ts";
 
 const seed = testSeed();

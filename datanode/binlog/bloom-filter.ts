@@ -8,44 +8,11 @@
 // added answers mightContain = true, in this process and after a round trip through the stats log.
 
 import { invalidArgument, limitExceeded } from "../../common/errors.ts";
+import { murmur3 } from "../../common/murmur3.ts";
 
 export const BLOOM_SEED_1 = 0;
 export const BLOOM_SEED_2 = 0x9747b28c;
 
-/** MurmurHash3 x86_32 of bytes[0, length). */
-export function murmur3(bytes: Uint8Array, length: number, seed: number): number {
-  let h = seed | 0;
-  const blocks = length >>> 2;
-  for (let i = 0; i < blocks; i++) {
-    const o = i * 4;
-    let k = (bytes[o] as number) | ((bytes[o + 1] as number) << 8) | ((bytes[o + 2] as number) << 16) | ((bytes[o + 3] as number) << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const tail = blocks * 4;
-  let k = 0;
-  const tailLength = length & 3;
-  if (tailLength >= 3) k ^= (bytes[tail + 2] as number) << 16;
-  if (tailLength >= 2) k ^= (bytes[tail + 1] as number) << 8;
-  if (tailLength >= 1) {
-    k ^= bytes[tail] as number;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export interface BloomSizing {
   bitCount: number;

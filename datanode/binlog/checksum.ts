@@ -3,16 +3,9 @@
 // bit in a data buffer is reported as Corrupted instead of being served. Invariant: the writer and the
 // reader checksum the same canonical bytes (see arrow-columns.ts), never Arrow's padded buffers.
 
-import * as zlib from "node:zlib";
-import { crc32 as portableCrc32 } from "../../storage/meta/crc32.ts";
+import { crc32 } from "../../common/crc32.ts";
 
-// node:zlib gained a native crc32 in Node 20.15; older Node 20 releases use the portable table version.
-// Both compute the same IEEE CRC-32.
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-
-export function crc32Bytes(bytes: Uint8Array): number {
-  return nativeCrc32 === undefined ? portableCrc32(bytes) : nativeCrc32(bytes) >>> 0;
-}
+export const crc32Bytes = crc32;
 
 /** The bytes under a typed array (little-endian, as Arrow stores them). */
 export function bytesOf(array: ArrayBufferView): Uint8Array {

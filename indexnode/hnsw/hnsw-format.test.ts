@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, VelaError } from "../../common/errors.ts";
 import { SeededRandom, testSeed } from "../../common/random.ts";
-import { crc32 } from "../../storage/meta/crc32.ts";
+import { crc32 } from "../../common/crc32.ts";
 import { decodeHnswHeader, encodeHnswIndex, hnswFormatVersion, hnswHeaderBytes, verifyHnswIndex } from "./hnsw-format.ts";
 
 const seed = testSeed();

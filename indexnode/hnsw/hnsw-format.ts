@@ -21,7 +21,7 @@
 
 import { ErrorCode, VelaError, assert } from "../../common/errors.ts";
 import { MetricType } from "../../querynode/compute/metric.ts";
-import { crc32 } from "../../storage/meta/crc32.ts";
+import { crc32 } from "../../common/crc32.ts";
 
 export const hnswFormatVersion = 1;
 export const hnswHeaderBytes = 40;

@@ -8,7 +8,7 @@
 // offset is the one expected at that place — so a torn or zero-filled tail, a flipped bit and a misplaced
 // frame are all recognised as the end of valid data (recovery) or as corruption (reading).
 
-import { crc32 } from "node:zlib";
+import { crc32 } from "../../common/crc32.ts";
 import type { MsgType } from "../../common/msg-type.ts";
 import type { LogMessage, LogMessageHeader } from "./log.ts";
 

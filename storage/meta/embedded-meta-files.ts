@@ -20,7 +20,7 @@ import { mkdir, open, readdir, readFile, rename, unlink, writeFile, type FileHan
 import { join } from "node:path";
 import { ErrorCode, VelaError, errorMessage } from "../../common/errors.ts";
 import type { LeaseId, WatchEvent } from "./meta-store.ts";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../../common/crc32.ts";
 import { applyRecord, MetaState, type MetaRecord, type RecordOp, type StoredKv } from "./embedded-meta-state.ts";
 import { META_STORE } from "./validate.ts";
 
