@@ -21,7 +21,7 @@ import { expressionFilter } from "../proxy/api/expression-filter.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { ReadPath } from "../proxy/read-path.ts";
 import { searchBruteForce } from "../querynode/compute/brute-force.ts";
-import { createComputePool } from "../querynode/compute/compute-pool.ts";
+import { createComputePool, reduceInPool } from "../querynode/compute/compute-pool.ts";
 import { QueryNode } from "../querynode/query-node.ts";
 import type { WorkerPool } from "../common/worker-pool.ts";
 import { EmbeddedLog } from "../storage/log/embedded-log.ts";
@@ -175,6 +175,7 @@ export class Standalone {
     const queryNode = new QueryNode({
       nodeId: queryNodeId, log: this.log, clock,
       search: (request) => searchBruteForce(pool, request),
+      reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
       ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
     });
     this.queryNode = queryNode;
@@ -183,6 +184,7 @@ export class Standalone {
     this.reader = new ReadPath({
       rootCoord: this.rootCoord, queryCoord: this.queryCoord, clock,
       tickNow: () => this.timeSync.tickNow(),
+      reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
       ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
     });
     const queryCoord = this.queryCoord;

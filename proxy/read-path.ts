@@ -17,9 +17,10 @@ import { ConsistencyLevel, DataType, isConsistencyLevel, primaryKeyField, type F
 import { composeTimestamp, type Timestamp } from "../common/timestamp.ts";
 import { DEFAULT_DATABASE, type CollectionInfo } from "../coord/catalog.ts";
 import type { QueryCoord } from "../coord/query-coord.ts";
-import { MetricType, isBetterHit, parseMetricType } from "../querynode/compute/metric.ts";
+import { MetricType, parseMetricType } from "../querynode/compute/metric.ts";
+import { reduceSearchHits } from "../querynode/compute/reduce.ts";
 import type { PrimaryKey } from "../querynode/growing-segment.ts";
-import type { Hit, ReadTarget } from "../querynode/query-node.ts";
+import type { Hit, HitsReducer, ReadTarget } from "../querynode/query-node.ts";
 import type { RootCoordApi } from "../types/root-coord.ts";
 import { validatePrimaryKeys } from "./validate-insert.ts";
 import type { FilterExpr } from "../expr/ast.ts";
@@ -31,6 +32,8 @@ export interface ReadPathOptions {
   clock: Clock;
   /** Asks time sync for an immediate round (Strong reads). */
   tickNow: () => Promise<void>;
+  /** Merges the shards' answers (default: on the calling thread; standalone passes the worker-pool variant). */
+  reduce?: HitsReducer;
   limits?: Partial<QueryNodeReadLimits>;
 }
 
@@ -76,8 +79,11 @@ export interface QueryRequest extends ReadCommon {
 export class ReadPath {
   readonly limits: QueryNodeReadLimits;
 
+  private readonly reduce: HitsReducer;
+
   constructor(private readonly options: ReadPathOptions) {
     this.limits = resolveLimits(queryNodeReadDefaults, options.limits, "proxy read path");
+    this.reduce = options.reduce ?? (async (results, reduceOptions) => reduceSearchHits(results, reduceOptions));
   }
 
   async search(request: SearchRequest): Promise<SearchResult> {
@@ -98,10 +104,21 @@ export class ReadPath {
       ...target, vchannels, fieldId: field.fieldId, metric, queries, nq, topk: topk + offset, outputFieldIds: outputFields.map((f) => f.fieldId),
     })));
     const snapshotTs = perNode.reduce<Timestamp>((min, result) => (result.snapshotTs < min ? result.snapshotTs : min), perNode[0]?.snapshotTs ?? 0n);
+    // Shards hold disjoint keys, but a key may still come twice from one shard's handoff; the reduce
+    // keeps each key once, merges best first and applies the offset.
+    const flat = perNode.map((result) => result.hits.flat());
+    const reduced = await this.reduce(perNode.map((result, index) => ({
+      nq, topks: result.hits.map((hits) => hits.length),
+      primaryKeys: (flat[index] as Hit[]).map((hit) => hit.primaryKey), distances: (flat[index] as Hit[]).map((hit) => hit.distance),
+    })), { metric, nq, topk, offset });
     const results: Hit[][] = [];
+    let cursor = 0;
     for (let q = 0; q < nq; q++) {
-      const merged = mergeHits(perNode.map((result) => result.hits[q] ?? []), metric);
-      results.push(merged.slice(offset, offset + topk));
+      const list: Hit[] = [];
+      for (let i = 0; i < (reduced.topks[q] as number); i++, cursor++) {
+        list.push((flat[reduced.resultIndexes[cursor] as number] as Hit[])[reduced.hitIndexes[cursor] as number] as Hit);
+      }
+      results.push(list);
     }
     return { results, snapshotTs, primaryKeyName: primaryKeyField(info.schema).name };
   }
@@ -258,26 +275,4 @@ function vectorField(info: CollectionInfo, annsField: string | undefined): Field
   const field = vectors.find((candidate) => candidate.name === annsField);
   if (field === undefined) throw invalidArgument(`"${annsField}" is not a vector field of collection "${info.name}"`);
   return field;
-}
-
-/** k-way merge of per-shard hit lists (each best first): best first overall, one hit per primary key. */
-export function mergeHits(lists: readonly Hit[][], metric: MetricType): Hit[] {
-  const cursors = lists.map(() => 0);
-  const seen = new Set<PrimaryKey>();
-  const out: Hit[] = [];
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < lists.length; i++) {
-      const hit = (lists[i] as Hit[])[cursors[i] as number];
-      if (hit === undefined) continue;
-      const current = best < 0 ? undefined : (lists[best] as Hit[])[cursors[best] as number];
-      if (current === undefined || isBetterHit(metric, hit.distance, i, current.distance, best)) best = i;
-    }
-    if (best < 0) return out;
-    const hit = (lists[best] as Hit[])[cursors[best] as number] as Hit;
-    cursors[best] = (cursors[best] as number) + 1;
-    if (seen.has(hit.primaryKey)) continue;
-    seen.add(hit.primaryKey);
-    out.push(hit);
-  }
 }

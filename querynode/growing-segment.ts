@@ -204,6 +204,13 @@ export class GrowingSegment {
     return this.insertTs.data[row] as bigint;
   }
 
+  /** The primary-key column (valid for rows below rowCount), without a copy. */
+  primaryKeyColumn(): ArrayLike<PrimaryKey> {
+    const store = this.scalars.get(this.pkField.fieldId) as ScalarStore;
+    if (store.kind === "strings") return store.values;
+    return (store as { column: GrowableColumn<BigInt64Array> }).column.data;
+  }
+
   primaryKeyOf(row: number): PrimaryKey {
     const store = this.scalars.get(this.pkField.fieldId) as ScalarStore;
     if (store.kind === "strings") return store.values[row] as string;

@@ -14,7 +14,8 @@ import type { Timestamp } from "../common/timestamp.ts";
 import type { CollectionInfo } from "../coord/catalog.ts";
 import type { Log } from "../storage/log/log.ts";
 import { Bitset } from "./compute/bitset.ts";
-import { isBetterHit, type MetricType } from "./compute/metric.ts";
+import type { MetricType } from "./compute/metric.ts";
+import { hitsFromTopK, reduceSearchHits, type ReduceOptions, type ReducedHits, type SearchHits } from "./compute/reduce.ts";
 import type { TopKResult } from "./compute/topk.ts";
 import type { GrowingSegment, PrimaryKey } from "./growing-segment.ts";
 import { CollectionReplica, VchannelReplica } from "./replica.ts";
@@ -84,17 +85,15 @@ export interface QueryNodeOptions {
   log: Log;
   clock: Clock;
   search: SegmentSearch;
+  /** Reduces per-segment hits (default: on the calling thread; standalone passes the worker-pool variant). */
+  reduce?: HitsReducer;
   limits?: Partial<QueryNodeReadLimits>;
 }
 
-interface Candidate {
-  primaryKey: PrimaryKey;
-  distance: number;
-  segment: GrowingSegment;
-  row: number;
-  /** Tie-break: a stable order across segments. */
-  order: number;
-}
+/** Merges top-k answers to the same queries into one (querynode/compute/reduce.ts semantics). */
+export type HitsReducer = (results: readonly SearchHits[], options: ReduceOptions) => Promise<ReducedHits>;
+
+const reduceInline: HitsReducer = async (results, options) => reduceSearchHits(results, options);
 
 export class QueryNode {
   readonly nodeId: string;
@@ -102,8 +101,11 @@ export class QueryNode {
   private readonly collections = new Map<bigint, CollectionReplica>();
   private readsInFlight = 0;
 
+  private readonly reduce: HitsReducer;
+
   constructor(private readonly options: QueryNodeOptions) {
     this.nodeId = options.nodeId;
+    this.reduce = options.reduce ?? reduceInline;
     this.limits = resolveLimits(queryNodeReadDefaults, options.limits, "query node");
   }
 
@@ -181,41 +183,40 @@ export class QueryNode {
       if (!(request.topk >= 1 && request.topk <= this.limits.resultWindowMax)) throw invalidArgument(`topk must be in [1, ${this.limits.resultWindowMax}], got ${request.topk}`);
 
       const partitionFilter = request.partitionIds === undefined ? undefined : new Set(request.partitionIds);
-      const perQuery: Candidate[][] = Array.from({ length: request.nq }, () => []);
-      let order = 0;
+      // One input per segment, in segment order, so that ties resolve the same way whatever finishes first.
+      const inputs: Array<{ segment: GrowingSegment; hits: SearchHits & { rows: Int32Array } } | undefined> = [];
       const searches: Array<Promise<void>> = [];
       for (const channel of channels) {
         for (const segment of channel.segments.values()) {
           if (partitionFilter !== undefined && !partitionFilter.has(segment.partitionId)) continue;
           const rowCount = segment.snapshotRowCount();
           if (rowCount === 0) continue;
-          const segmentOrder = order++;
+          const slot = inputs.push(undefined) - 1;
           searches.push(this.allowedRows(segment, snapshotTs, rowCount, request).then(async (allowed) => {
             if (allowed === undefined) return;
             const result = await this.options.search({
               vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
               dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
             });
-            for (let q = 0; q < request.nq; q++) {
-              const count = result.counts[q] as number;
-              for (let i = 0; i < count; i++) {
-                const row = result.rows[q * result.topk + i] as number;
-                (perQuery[q] as Candidate[]).push({
-                  primaryKey: segment.primaryKeyOf(row), distance: result.distances[q * result.topk + i] as number,
-                  segment, row, order: segmentOrder * 2 ** 32 + row,
-                });
-              }
-            }
+            inputs[slot] = { segment, hits: hitsFromTopK(result, segment.primaryKeyColumn()) };
           }));
         }
       }
       await Promise.all(searches);
+      const searched = inputs.filter((input) => input !== undefined);
+      const reduced = await this.reduce(searched.map((input) => input.hits), { metric: request.metric, nq: request.nq, topk: request.topk });
       const outputFields = this.outputFields(replica, request.outputFieldIds);
-      const hits = perQuery.map((candidates) => reduceCandidates(candidates, request.metric, request.topk).map((candidate) => ({
-        primaryKey: candidate.primaryKey,
-        distance: candidate.distance,
-        fields: fieldValues(candidate.segment, candidate.row, outputFields),
-      })));
+      const hits: Hit[][] = [];
+      let cursor = 0;
+      for (let q = 0; q < request.nq; q++) {
+        const list: Hit[] = [];
+        for (let i = 0; i < (reduced.topks[q] as number); i++, cursor++) {
+          const input = searched[reduced.resultIndexes[cursor] as number] as { segment: GrowingSegment; hits: { rows: Int32Array } };
+          const row = input.hits.rows[reduced.hitIndexes[cursor] as number] as number;
+          list.push({ primaryKey: reduced.primaryKeys[cursor] as PrimaryKey, distance: reduced.distances[cursor] as number, fields: fieldValues(input.segment, row, outputFields) });
+        }
+        hits.push(list);
+      }
       return { snapshotTs, hits };
     });
   }
@@ -417,20 +418,6 @@ export class QueryNode {
       return field;
     });
   }
-}
-
-/** Best first, one candidate per primary key (its best score), at most `topk`. */
-export function reduceCandidates(candidates: Candidate[], metric: MetricType, topk: number): Candidate[] {
-  candidates.sort((a, b) => (isBetterHit(metric, a.distance, a.order, b.distance, b.order) ? -1 : 1));
-  const seen = new Set<PrimaryKey>();
-  const out: Candidate[] = [];
-  for (const candidate of candidates) {
-    if (seen.has(candidate.primaryKey)) continue;
-    seen.add(candidate.primaryKey);
-    out.push(candidate);
-    if (out.length >= topk) break;
-  }
-  return out;
 }
 
 function fieldValues(segment: GrowingSegment, row: number, fields: readonly FieldSchema[]): Record<string, unknown> {
