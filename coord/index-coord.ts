@@ -12,6 +12,7 @@ import type { Timestamp } from "../common/timestamp.ts";
 import { MetricType, isMetricType } from "../querynode/compute/metric.ts";
 import { decodeValue, type MetaStore } from "../storage/meta/meta-store.ts";
 import { decodeRecord, encodeRecord, type CollectionInfo } from "./catalog.ts";
+import { rangeAll } from "../storage/meta/range-all.ts";
 
 export type IndexType = "FLAT";
 
@@ -67,8 +68,7 @@ export class IndexCoord {
 
   static async open(options: IndexCoordOptions): Promise<IndexCoord> {
     const coord = new IndexCoord(options);
-    const stored = await options.metaStore.rangePrefix("index/");
-    for (const kv of stored.kvs) {
+    for (const kv of await rangeAll(options.metaStore, "index/")) {
       const definition = decodeRecord<IndexDefinition>(decodeValue(kv.value), kv.key);
       coord.definitions.set(definition.indexId, definition);
     }

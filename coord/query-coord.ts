@@ -14,6 +14,7 @@ import type { QueryNode } from "../querynode/query-node.ts";
 import { decodeValue, type MetaStore } from "../storage/meta/meta-store.ts";
 import type { RootCoordApi } from "../types/root-coord.ts";
 import { decodeRecord, encodeRecord, type CollectionInfo } from "./catalog.ts";
+import { rangeAll } from "../storage/meta/range-all.ts";
 
 export type LoadState = "NotLoad" | "Loading" | "Loaded";
 
@@ -46,8 +47,7 @@ export class QueryCoord {
   /** Opens the coordinator and re-loads what was loaded before a restart. */
   static async open(options: QueryCoordOptions): Promise<QueryCoord> {
     const coord = new QueryCoord(options);
-    const stored = await options.metaStore.rangePrefix("load/");
-    for (const kv of stored.kvs) {
+    for (const kv of await rangeAll(options.metaStore, "load/")) {
       const record = decodeRecord<LoadRecord>(decodeValue(kv.value), kv.key);
       let info: CollectionInfo;
       try {

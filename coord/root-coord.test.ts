@@ -143,6 +143,27 @@ describe("root coordinator DDL", () => {
     expect(coord.listDatabases().map((db) => db.name)).toEqual(["default"]);
   });
 
+  it("recovers a catalog larger than one range of the MetaStore", async () => {
+    const dir = scratchDir("rootcoord-paged");
+    const openSmall = async (): Promise<{ coord: RootCoord; store: EmbeddedMetaStore }> => {
+      const clock = new ManualClock();
+      const store = await EmbeddedMetaStore.open({ dir, clock, limits: { rangeKeysMax: 3 } });
+      const coord = await RootCoord.open({ metaStore: store, log: new MemoryLog(), clock, writerLimits, registerWriter: async () => {}, limits: { pchannelCount: 4 } });
+      closers.push(async () => {
+        await coord.close();
+        await store.close();
+      });
+      return { coord, store };
+    };
+    const first = await openSmall();
+    for (let i = 0; i < 7; i++) await first.coord.createCollection({ schema: schema(`c${i}`) });
+    for (let i = 0; i < 4; i++) await first.coord.createPartition("default", "c0", `p${i}`);
+    await closers.pop()?.();
+    const second = await openSmall();
+    expect(second.coord.listCollections("default").map((info) => info.name)).toEqual(["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
+    expect(second.coord.listPartitions("default", "c0").map((partition) => partition.name)).toEqual(["_default", "p0", "p1", "p2", "p3"]);
+  });
+
   it("recovers the whole catalog from the MetaStore after a restart", async () => {
     const dir = scratchDir("rootcoord-restart");
     const first = await open(dir);

@@ -31,6 +31,7 @@ import {
 import { IdAllocator } from "./id-allocator.ts";
 import { TimestampOracle } from "./tso.ts";
 import type { RootCoordApi } from "../types/root-coord.ts";
+import { rangeAll } from "../storage/meta/range-all.ts";
 
 export interface RootCoordOptions {
   metaStore: MetaStore;
@@ -517,11 +518,4 @@ function validateProperties(properties: Record<string, string>): void {
   for (const [key, value] of Object.entries(properties)) {
     if (typeof value !== "string") throw invalidArgument(`property "${key}" must be a string`);
   }
-}
-
-/** Every key under a prefix. */
-async function rangeAll(store: MetaStore, prefix: string): Promise<Array<{ key: string; value: Uint8Array }>> {
-  const result = await store.rangePrefix(prefix);
-  if (result.more) throw new VelaError(ErrorCode.Internal, `metadata under "${prefix}" exceeds one range; paged reads are needed`);
-  return result.kvs;
 }

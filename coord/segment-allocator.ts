@@ -14,6 +14,7 @@ import { Mutex } from "../common/mutex.ts";
 import { DataType, type CollectionSchema } from "../common/schema.ts";
 import { decodeValue, type MetaStore } from "../storage/meta/meta-store.ts";
 import { decodeRecord, encodeRecord } from "./catalog.ts";
+import { rangeAll } from "../storage/meta/range-all.ts";
 
 export type SegmentState = "growing" | "sealed" | "flushing" | "flushed" | "dropped";
 
@@ -107,8 +108,7 @@ export class SegmentAllocator implements SegmentAllocatorApi {
 
   static async open(options: SegmentAllocatorOptions): Promise<SegmentAllocator> {
     const allocator = new SegmentAllocator(options);
-    const existing = await options.metaStore.rangePrefix("segment/");
-    for (const kv of existing.kvs) {
+    for (const kv of await rangeAll(options.metaStore, "segment/")) {
       const info = decodeRecord<SegmentInfo>(decodeValue(kv.value), kv.key);
       // Quotas granted before a restart are not persisted, so a segment that was growing takes no
       // new ones: new rows go to a fresh segment and the old one is left for the seal logic.

@@ -18,6 +18,7 @@ import { minTimestamp, type Timestamp } from "../common/timestamp.ts";
 import type { Log } from "../storage/log/log.ts";
 import type { MetaStore } from "../storage/meta/meta-store.ts";
 import type { TickSource, TimestampSource } from "./channel-writer.ts";
+import { rangeAll } from "../storage/meta/range-all.ts";
 
 export interface TimeSyncOptions {
   log: Log;
@@ -116,8 +117,8 @@ export class TimeSync {
     if (this.closed) return;
     // Drop writers whose session expired: they can no longer write (their writer refuses once the
     // lease is lost), so they must not hold ticks back.
-    const sessions = await this.options.metaStore.rangePrefix("session/", { keysOnly: true });
-    const live = new Set(sessions.kvs.map((kv) => kv.key));
+    const sessions = await rangeAll(this.options.metaStore, "session/", { keysOnly: true });
+    const live = new Set(sessions.map((kv) => kv.key));
     for (const [id, registered] of this.sources) {
       if (!live.has(registered.sessionKey)) this.sources.delete(id);
     }

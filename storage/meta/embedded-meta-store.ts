@@ -51,6 +51,7 @@ import {
   decideGrant,
   decidePut,
   decideRevoke,
+  compareKeys,
   decideTxn,
   MetaState,
   StagedView,
@@ -210,10 +211,11 @@ export class EmbeddedMetaStore implements MetaStore {
   async rangePrefix(prefix: string, options?: RangeOptions): Promise<RangeResult> {
     this.guard();
     const checkedPrefix = checkPrefix(prefix, this.limits);
-    const { limit, keysOnly } = checkRangeOptions(options, this.limits);
+    const { limit, keysOnly, startAfter } = checkRangeOptions(options, this.limits);
     const kvs: KeyValue[] = [];
     let more = false;
     for (const key of this.state.iterateKeysWithPrefix(checkedPrefix)) {
+      if (startAfter !== undefined && compareKeys(key, startAfter) <= 0) continue;
       if (kvs.length === limit) {
         more = true;
         break;

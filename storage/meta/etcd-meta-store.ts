@@ -194,9 +194,12 @@ export class EtcdMetaStore implements MetaStore {
   async rangePrefix(prefix: string, options?: RangeOptions): Promise<RangeResult> {
     checkOpen(this.closed);
     const range = this.prefixRange(checkPrefix(prefix, this.limits));
-    const { limit, keysOnly } = checkRangeOptions(options, this.limits);
+    const { limit, keysOnly, startAfter } = checkRangeOptions(options, this.limits);
+    // The smallest key after startAfter is startAfter followed by a zero byte; never before the prefix.
+    const afterKey = startAfter === undefined ? undefined : Buffer.concat([this.encodeKey(startAfter), Buffer.from([0])]);
+    const from = afterKey !== undefined && Buffer.compare(afterKey, range.key) > 0 ? afterKey : range.key;
     const response = await this.call("rangePrefix", () =>
-      this.client.kv.range({ key: range.key, range_end: range.rangeEnd, limit, keys_only: keysOnly }),
+      this.client.kv.range({ key: from, range_end: range.rangeEnd, limit, keys_only: keysOnly }),
     );
     return { kvs: response.kvs.map((kv) => this.decodeKv(kv)), more: response.more, revision: revisionOf(response.header) };
   }

@@ -26,6 +26,8 @@ export interface RangeOptions {
   limit?: number;
   /** Return keys and revisions with empty values. */
   keysOnly?: boolean;
+  /** Only keys after this one in byte order (the last key of the previous page): pages through a prefix. */
+  startAfter?: string;
 }
 
 export interface RangeResult {

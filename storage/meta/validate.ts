@@ -144,6 +144,8 @@ export function checkTtlSeconds(ttlSeconds: unknown, limits: MetaStoreLimits): n
 }
 
 export interface CheckedRangeOptions {
+  /** Only keys greater than this one (byte order); undefined: from the start of the prefix. */
+  startAfter?: string;
   /** Most keys to return, already resolved against rangeKeysMax (never 0). */
   limit: number;
   keysOnly: boolean;
@@ -152,7 +154,8 @@ export interface CheckedRangeOptions {
 export function checkRangeOptions(options: RangeOptions | undefined, limits: MetaStoreLimits): CheckedRangeOptions {
   if (options === undefined) return { limit: limits.rangeKeysMax, keysOnly: false };
   if (typeof options !== "object" || options === null) throw invalidArgument(`${META_STORE}: range options must be an object`);
-  const { limit, keysOnly } = options;
+  const { limit, keysOnly, startAfter } = options;
+  if (startAfter !== undefined && typeof startAfter !== "string") throw invalidArgument(`${META_STORE}: range startAfter must be a string`);
   if (limit !== undefined && (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 0)) {
     throw invalidArgument(`${META_STORE}: range limit must be a non-negative integer, got ${String(limit)}`);
   }
@@ -162,7 +165,10 @@ export function checkRangeOptions(options: RangeOptions | undefined, limits: Met
   if (keysOnly !== undefined && typeof keysOnly !== "boolean") {
     throw invalidArgument(`${META_STORE}: range keysOnly must be a boolean, got ${typeof keysOnly}`);
   }
-  return { limit: limit === undefined || limit === 0 ? limits.rangeKeysMax : limit, keysOnly: keysOnly === true };
+  return {
+    limit: limit === undefined || limit === 0 ? limits.rangeKeysMax : limit, keysOnly: keysOnly === true,
+    ...(startAfter === undefined ? {} : { startAfter }),
+  };
 }
 
 /** Returns the start revision, or undefined for "events after the watch starts". */

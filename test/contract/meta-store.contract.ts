@@ -249,6 +249,26 @@ export function metaStoreContract(name: string, factory: MetaStoreFactory): void
         expect(keysOnly.kvs[0]?.createRevision).toBe(exact.kvs[0]?.createRevision);
         expect((await store.rangePrefix("none/")).kvs).toEqual([]);
       });
+
+      it("pages through a prefix with startAfter, in byte order, without gaps or repeats", async () => {
+        const { store } = await open();
+        const keys = ["p/a", "p/b", "p/ä", "p/😀", "p/a/1", "p/c", "p/\uE000", "q/a", "p"];
+        for (const key of keys) await store.put(key, key);
+        const expected = keys.filter((key) => key.startsWith("p/")).sort(compareUtf8);
+        const seen: string[] = [];
+        let startAfter: string | undefined;
+        for (;;) {
+          const page = await store.rangePrefix("p/", { limit: 2, ...(startAfter === undefined ? {} : { startAfter }) });
+          seen.push(...page.kvs.map((kv) => kv.key));
+          if (!page.more) break;
+          startAfter = page.kvs[page.kvs.length - 1]?.key;
+        }
+        expect(seen).toEqual(expected);
+        // A startAfter before the prefix starts at the prefix; one past every key gives nothing.
+        expect((await store.rangePrefix("p/", { startAfter: "a" })).kvs.map((kv) => kv.key)).toEqual(expected);
+        expect((await store.rangePrefix("p/", { startAfter: "p/\uFFFF" })).kvs.map((kv) => kv.key)).toEqual(expected.filter((key) => compareUtf8(key, "p/\uFFFF") > 0));
+        await expect(store.rangePrefix("p/", { startAfter: 5 as unknown as string })).rejects.toMatchObject({ code: "InvalidArgument" });
+      });
     });
 
     describe("txn", () => {
