@@ -2,7 +2,6 @@
 // Float32Array per vector field. Rows are addressed by index; every column of a batch has the same
 // row count (checked by validate functions, asserted here).
 
-import { assert } from "./errors.ts";
 import { DataType } from "./schema.ts";
 
 export type ColumnValues =
@@ -87,10 +86,3 @@ function gatherTyped<T extends { [index: number]: number; length: number }>(out:
   return out;
 }
 
-/** Checks that every column has `rowCount` rows. */
-export function assertRowCounts(columns: readonly Column[], rowCount: number): void {
-  for (const column of columns) {
-    assert(columnRowCount(column) === rowCount, `column of field ${column.fieldId} has ${columnRowCount(column)} rows, expected ${rowCount}`);
-    assert(column.valid === undefined || column.valid.length === rowCount, `validity of field ${column.fieldId} has the wrong length`);
-  }
-}

@@ -30,14 +30,6 @@ export function isDataType(type: number): type is DataType {
   return dataTypeNames.has(type);
 }
 
-export function isIntegerType(type: DataType): boolean {
-  return type === DataType.Int8 || type === DataType.Int16 || type === DataType.Int32 || type === DataType.Int64;
-}
-
-export function isNumericType(type: DataType): boolean {
-  return isIntegerType(type) || type === DataType.Float || type === DataType.Double;
-}
-
 export const ConsistencyLevel = {
   Strong: "Strong",
   Session: "Session",

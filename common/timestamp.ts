@@ -19,10 +19,6 @@ export function logicalOf(ts: Timestamp): number {
   return Number(ts & LOGICAL_MASK);
 }
 
-export function maxTimestamp(a: Timestamp, b: Timestamp): Timestamp {
-  return a > b ? a : b;
-}
-
 export function minTimestamp(a: Timestamp, b: Timestamp): Timestamp {
   return a < b ? a : b;
 }

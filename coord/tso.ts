@@ -8,7 +8,7 @@
 // the loser is fenced and fails every later call with Conflict.
 
 import type { Clock } from "../common/clock.ts";
-import { ErrorCode, VelaError, invalidArgument } from "../common/errors.ts";
+import { invalidArgument } from "../common/errors.ts";
 import { LOGICAL_COUNT, composeTimestamp, type Timestamp } from "../common/timestamp.ts";
 import type { MetaStore } from "../storage/meta/meta-store.ts";
 import { PersistedWindow } from "./persisted-window.ts";
@@ -82,9 +82,5 @@ export class TimestampOracle {
   get persistedBoundMs(): number {
     return this.window.bound;
   }
-}
-
-export function isFencedError(error: unknown): boolean {
-  return error instanceof VelaError && error.code === ErrorCode.Conflict;
 }
 

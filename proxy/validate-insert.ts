@@ -68,7 +68,7 @@ export function validateRows(
       if (input === undefined || input === null) {
         if (field.isPrimaryKey && !options.requirePrimaryKey) continue;
         if (!field.nullable) throw invalidArgument(`field "${field.name}" is missing from the insert data`);
-        column = nullColumn(field, rowCount);
+        column = buildColumn(field, new Array<null>(rowCount).fill(null), rowCount, limits);
       } else {
         if (field.dataType === DataType.FloatVector && input instanceof Float32Array) {
           const dim = field.dim as number;
@@ -301,11 +301,6 @@ function safeParse(value: string | Uint8Array, field: FieldSchema, row: number):
   } catch {
     throw rowError(field, row, "not valid JSON text");
   }
-}
-
-function nullColumn(field: FieldSchema, rowCount: number): Column {
-  const nulls = Array.from({ length: rowCount }, () => null);
-  return buildColumn(field, nulls, rowCount, { jsonBytesMax: 16 } as ProxyLimits);
 }
 
 function columnBytes(column: Column): number {

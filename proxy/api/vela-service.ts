@@ -81,10 +81,13 @@ export interface QueryCall {
 export class VelaService {
   readonly limits: ApiLimits;
   private readonly sessions = new Map<string, Timestamp>();
-  private nextClientId = BigInt(Date.now()) * 1000n;
+  private nextClientId: bigint;
 
   constructor(private readonly options: VelaServiceOptions) {
     this.limits = resolveLimits(apiDefaults, options.limits, "api");
+    // Identifiers of this process's life start at its clock, so a restarted server does not hand out
+    // one a client of the previous life still holds.
+    this.nextClientId = BigInt(options.clock.nowMs()) * 1000n;
   }
 
   // ---- connection ----

@@ -11,7 +11,7 @@ import protobuf from "protobufjs";
 import { errorMessage, invalidArgument } from "../../common/errors.ts";
 import { type CollectionSchemaInput, type FieldSchema, type FieldSchemaInput } from "../../common/schema.ts";
 import type { CollectionInfo } from "../../coord/catalog.ts";
-import { SUCCESS, statusOf, unsupported, type MilvusStatus } from "../api/status.ts";
+import { SUCCESS, statusOf, unsupported } from "../api/status.ts";
 import { VELA_VERSION, type CallContext, type VelaService } from "../api/vela-service.ts";
 import { columnsFromFieldsData, dataTypeFromWire, dataTypeToWire, fieldDataFromRows, fieldDataOf, idsOf, type WireFieldData } from "./field-data.ts";
 
@@ -58,7 +58,7 @@ export function createMilvusGrpcService(service: VelaService, hooks: { onCall?: 
 
   const handlers = buildHandlers(service, { schemaType, placeholderGroupType });
   const implementation: grpc.UntypedServiceImplementation = {};
-  for (const [method, spec] of Object.entries(definition)) {
+  for (const method of Object.keys(definition)) {
     const responseType = serviceType.methods[method]?.responseType ?? "";
     const handler = handlers[method];
     implementation[method] = (call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -68,7 +68,6 @@ export function createMilvusGrpcService(service: VelaService, hooks: { onCall?: 
         hooks.onCall?.(method, ok, performance.now() - started);
         callback(null, body);
       };
-      void spec;
       if (handler === undefined) {
         respond(false, errorBody(responseType, unsupported(`RPC ${method}`)));
         return;
@@ -102,7 +101,8 @@ function ok(body: Record<string, unknown> = {}): Record<string, unknown> {
   return { status: SUCCESS, ...body };
 }
 
-const okStatus = (): MilvusStatus => ({ ...SUCCESS });
+/** The bare Status of an RPC whose response type is common.Status. */
+const okStatus = (): Record<string, unknown> => ({ ...SUCCESS });
 
 const CONSISTENCY_NAMES = ["Strong", "Session", "Bounded", "Eventually", "Customized"];
 
@@ -190,11 +190,11 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
 
     CreateDatabase: async (request) => {
       await service.createDatabase(request.db_name, keyValues(request.properties));
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     DropDatabase: async (request) => {
       await service.dropDatabase(request.db_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     ListDatabases: () => {
       const databases = service.listDatabases();
@@ -210,11 +210,11 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
         ...(consistencyFrom(request) === undefined ? {} : { consistencyLevel: consistencyFrom(request) as string }),
         properties: keyValues(request.properties),
       });
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     DropCollection: async (request, ctx) => {
       await service.dropCollection(ctx, request.collection_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     HasCollection: (request, ctx) => ok({ value: service.hasCollection(ctx, request.collection_name) }),
     DescribeCollection: (request, ctx) => describeBody(ctx, request.collection_name),
@@ -231,15 +231,15 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
     GetCollectionStatistics: async (request, ctx) => ok({ stats: [{ key: "row_count", value: String(await service.rowCount(ctx, request.collection_name)) }] }),
     RenameCollection: async (request, ctx) => {
       await service.renameCollection(ctx, request.oldName, request.newName, request.newDBName);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     LoadCollection: async (request, ctx) => {
       await service.loadCollection(ctx, request.collection_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     ReleaseCollection: async (request, ctx) => {
       await service.releaseCollection(ctx, request.collection_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     GetLoadState: (request, ctx) => ok({ state: service.loadState(ctx, request.collection_name, request.partition_names) }),
     GetLoadingProgress: (request, ctx) => {
@@ -249,11 +249,11 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
 
     CreatePartition: async (request, ctx) => {
       await service.createPartition(ctx, request.collection_name, request.partition_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     DropPartition: async (request, ctx) => {
       await service.dropPartition(ctx, request.collection_name, request.partition_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     HasPartition: (request, ctx) => ok({ value: service.hasPartition(ctx, request.collection_name, request.partition_name) }),
     ShowPartitions: (request, ctx) => {
@@ -266,25 +266,25 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
     },
     LoadPartitions: async (request, ctx) => {
       await service.loadCollection(ctx, request.collection_name, request.partition_names ?? []);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     ReleasePartitions: async (request, ctx) => {
       await service.releaseCollection(ctx, request.collection_name, request.partition_names ?? []);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     GetPartitionStatistics: async (request, ctx) => ok({ stats: [{ key: "row_count", value: String(await service.rowCount(ctx, request.collection_name, request.partition_name)) }] }),
 
     CreateAlias: async (request, ctx) => {
       await service.createAlias(ctx, request.alias, request.collection_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     AlterAlias: async (request, ctx) => {
       await service.alterAlias(ctx, request.alias, request.collection_name);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     DropAlias: async (request, ctx) => {
       await service.dropAlias(ctx, request.alias);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     DescribeAlias: (request, ctx) => {
       const alias = service.describeAlias(ctx, request.alias);
@@ -389,7 +389,7 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
         delete flat.params;
       }
       await service.createIndex(ctx, request.collection_name, request.field_name, request.index_name || undefined, flat);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     DescribeIndex: (request, ctx) => {
       const indexes = service.describeIndex(ctx, request.collection_name, request.index_name || request.field_name || undefined);
@@ -403,7 +403,7 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
     },
     DropIndex: async (request, ctx) => {
       await service.dropIndex(ctx, request.collection_name, request.index_name || request.field_name || undefined);
-      return okStatus() as unknown as Record<string, unknown>;
+      return okStatus();
     },
     GetIndexState: (request, ctx) => {
       service.describeIndex(ctx, request.collection_name, request.index_name || request.field_name || undefined);
@@ -502,4 +502,3 @@ function dynamicColumn(info: CollectionInfo, rows: ReadonlyArray<Record<string, 
   return { fieldData: [fieldDataOf(meta, objects)], keys: [...keys] };
 }
 
-export type { WireFieldData };
