@@ -5,11 +5,10 @@
 // InvalidArgument naming the offset, folds constant sub-expressions, and converts each literal to the
 // representation its comparison uses. Invariant: its output satisfies every rule listed in ast.ts.
 
-import { ErrorCode, VelaError, invalidArgument } from "../common/errors.ts";
+import { invalidArgument } from "../common/errors.ts";
 import { DataType, DYNAMIC_FIELD_NAME, dataTypeName, fieldByName, type CollectionSchema } from "../common/schema.ts";
 import {
   columnValueType,
-  type ArithOp,
   type ColumnValue,
   type CompareOp,
   type FilterExpr,
@@ -23,6 +22,7 @@ import {
 import { compareCodePoints, compareNumbers, flipCompareOp, holds } from "./order.ts";
 import { clip } from "./lexer.ts";
 import { describeLiteral, describeSyntax, type Syntax } from "./syntax.ts";
+import { floatArith, integerArith } from "./arith.ts";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -296,7 +296,7 @@ class Checker {
       throw invalidArgument(`at ${node.right.pos}: division by zero`);
     }
     if (left.kind === "literal" && right.kind === "literal") {
-      const folded = type === "int" ? foldInt(op, left.value as bigint, right.value as bigint) : foldFloat(op, Number(left.value), Number(right.value));
+      const folded = type === "int" ? integerArith(op, left.value as bigint, right.value as bigint) : floatArith(op, Number(left.value), Number(right.value));
       return { kind: "literal", value: folded, type };
     }
     // In float arithmetic every operand is a double, literals included.
@@ -363,40 +363,6 @@ function literalNode(value: bigint | number | string | boolean, pos: number): Li
       return { kind: "literal", value, type: "string" };
     default:
       return { kind: "literal", value, type: "bool" };
-  }
-}
-
-function foldInt(op: ArithOp, a: bigint, b: bigint): bigint {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "%":
-      return a % b;
-    default:
-      throw new VelaError(ErrorCode.Internal, `invariant broken: ${op} is never an integer operation`);
-  }
-}
-
-function foldFloat(op: ArithOp, a: number, b: number): number {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "%":
-      return a % b;
-    case "**":
-      return a ** b;
   }
 }
 

@@ -7,13 +7,14 @@
 // state is PRESENT.
 
 import { DataType } from "../common/schema.ts";
-import type { ArithOp, CompareOp, RangeBound, ScalarLiteral, ValueExpr } from "./ast.ts";
+import type { CompareOp, RangeBound, ScalarLiteral, ValueExpr } from "./ast.ts";
 import type { ScalarColumnView } from "./column-source.ts";
 import type { Kernel } from "./column-kernels.ts";
 import { MISSING, NULL_ROW, compilePath, resolveChunk } from "./json-kernels.ts";
 import { assert } from "../common/errors.ts";
 import { compareCodePoints, compareNumbers, holds } from "./order.ts";
 import { chunkBytes, type TriBits } from "./tri-bits.ts";
+import { floatArith, integerArith } from "./arith.ts";
 
 const PRESENT = 0;
 const NULL = 1;
@@ -151,7 +152,7 @@ function compileArith(value: Extract<ValueExpr, { kind: "arith" }>, viewOf: View
         const x = toBigInt(element(a, i));
         const y = toBigInt(element(b, i));
         if ((op === "/" || op === "%") && y === 0n) states[i] = NULL;
-        else out[i] = bigintOp(op, x, y);
+        else out[i] = integerArith(op, x, y);
       }
       return { values: out, offset: 0, states };
     }
@@ -173,7 +174,7 @@ function compileArith(value: Extract<ValueExpr, { kind: "arith" }>, viewOf: View
       }
       // Integer results are normalized from -0 to 0: as integers they are the same, but -0 would
       // leak into later floating-point operations (0 ** -1 is Infinity, -0 ** -1 -Infinity).
-      out[i] = truncate ? (op === "/" ? Math.trunc(dx / dy) : doubleOp(op, dx, dy)) + 0 : doubleOp(op, dx, dy);
+      out[i] = truncate ? (op === "/" ? Math.trunc(dx / dy) : floatArith(op, dx, dy)) + 0 : floatArith(op, dx, dy);
     }
     return { values: out, offset: 0, states };
   };
@@ -181,38 +182,6 @@ function compileArith(value: Extract<ValueExpr, { kind: "arith" }>, viewOf: View
 
 function toBigInt(value: unknown): bigint {
   return typeof value === "bigint" ? value : BigInt(value as number);
-}
-
-function bigintOp(op: ArithOp, a: bigint, b: bigint): bigint {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    default:
-      return a % b;
-  }
-}
-
-function doubleOp(op: ArithOp, a: number, b: number): number {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "%":
-      return a % b;
-    case "**":
-      return a ** b;
-  }
 }
 
 /** Compares two values of any types: numbers exactly, strings by code point, booleans by equality; other pairs only satisfy `!=`. */
