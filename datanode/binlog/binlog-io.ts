@@ -16,15 +16,21 @@ import type { DecodedDeltaLog, DeltaLogHeader, Tombstones } from "./delta-log.ts
 import { checkInsertBatch, decodeInsertBinlog, encodeInsertBinlog } from "./insert-binlog.ts";
 import type { DecodedInsertBinlog, InsertBinlogBatch, InsertBinlogHeader } from "./insert-binlog.ts";
 import { formatBinlogPath } from "./paths.ts";
+import { crc32Bytes } from "./checksum.ts";
 import { buildPrimaryKeyStats, decodeStatsLog, encodeStatsLog } from "./stats-log.ts";
 import type { DecodedStatsLog, StatsLogHeader } from "./stats-log.ts";
 
-/** One written file, as the data node commits it to the MetaStore. */
+/** One written file, as the data node commits it to the MetaStore (the CRC too: readers verify it). */
 export interface WrittenBinlog {
   path: string;
   sizeBytes: number;
   rowCount: number;
+  /** CRC-32 of the whole file, checked before the file is decoded. */
+  crc32: number;
 }
+
+/** A read: the file's CRC-32 as committed, verified before decoding (always pass it for Arrow files). */
+export type ReadBinlogOptions = BinlogOptions & { expectedCrc32?: number };
 
 /** Bytes a batch of keys takes in memory, for the inline-or-worker decision. */
 function keysByteSize(keys: PrimaryKeys): number {
@@ -40,7 +46,7 @@ function checkRoot(root: string): void {
 
 async function put(store: ObjectStore, path: string, bytes: Uint8Array, rowCount: number): Promise<WrittenBinlog> {
   await store.put(path, bytes);
-  return { path, sizeBytes: bytes.byteLength, rowCount };
+  return { path, sizeBytes: bytes.byteLength, rowCount, crc32: crc32Bytes(bytes) };
 }
 
 /** Encodes one field of one batch and puts it at `<root>/insert_log/<collection>/<partition>/<segment>/<field>/<logId>`. */
@@ -54,10 +60,11 @@ export async function writeInsertBinlog(store: ObjectStore, root: string, header
   return put(store, path, bytes, rowCount);
 }
 
-export async function readInsertBinlog(store: ObjectStore, path: string, options: BinlogOptions = {}): Promise<DecodedInsertBinlog> {
+export async function readInsertBinlog(store: ObjectStore, path: string, options: ReadBinlogOptions = {}): Promise<DecodedInsertBinlog> {
   const bytes = await store.get(path);
-  const task: DecodeTask = { path, bytes };
-  return runCodec(options, bytes.byteLength, () => decodeInsertBinlog(path, bytes), "decodeInsert", task, movableBuffer(bytes));
+  const expectedCrc32 = options.expectedCrc32;
+  const task: DecodeTask = { path, bytes, ...(expectedCrc32 === undefined ? {} : { expectedCrc32 }) };
+  return runCodec(options, bytes.byteLength, () => decodeInsertBinlog(path, bytes, expectedCrc32), "decodeInsert", task, movableBuffer(bytes));
 }
 
 /** Encodes tombstones and puts them at `<root>/delta_log/<collection>/<partition>/<segment>/<logId>`. */
@@ -71,10 +78,11 @@ export async function writeDeltaLog(store: ObjectStore, root: string, header: De
   return put(store, path, bytes, rowCount);
 }
 
-export async function readDeltaLog(store: ObjectStore, path: string, options: BinlogOptions = {}): Promise<DecodedDeltaLog> {
+export async function readDeltaLog(store: ObjectStore, path: string, options: ReadBinlogOptions = {}): Promise<DecodedDeltaLog> {
   const bytes = await store.get(path);
-  const task: DecodeTask = { path, bytes };
-  return runCodec(options, bytes.byteLength, () => decodeDeltaLog(path, bytes), "decodeDelta", task, movableBuffer(bytes));
+  const expectedCrc32 = options.expectedCrc32;
+  const task: DecodeTask = { path, bytes, ...(expectedCrc32 === undefined ? {} : { expectedCrc32 }) };
+  return runCodec(options, bytes.byteLength, () => decodeDeltaLog(path, bytes, expectedCrc32), "decodeDelta", task, movableBuffer(bytes));
 }
 
 /** Builds the primary-key stats of `primaryKeys` and puts them at `<root>/stats_log/<collection>/<partition>/<segment>/<field>/<logId>`. */

@@ -17,7 +17,7 @@ import type { StatsLogHeader } from "./stats-log.ts";
 export interface EncodeInsertTask { header: InsertBinlogHeader; batch: InsertBinlogBatch; limits?: Partial<BinlogLimits> }
 export interface EncodeDeltaTask { header: DeltaLogHeader; tombstones: Tombstones; limits?: Partial<BinlogLimits> }
 export interface EncodeStatsTask { header: StatsLogHeader; primaryKeys: PrimaryKeys; limits?: Partial<BinlogLimits> }
-export interface DecodeTask { path: string; bytes: Uint8Array }
+export interface DecodeTask { path: string; bytes: Uint8Array; expectedCrc32?: number }
 
 function ownBuffer(array: unknown, out: Transferable[]): void {
   if (ArrayBuffer.isView(array) && array.buffer instanceof ArrayBuffer && array.byteOffset === 0 && array.byteLength === array.buffer.byteLength && !out.includes(array.buffer)) {
@@ -37,8 +37,8 @@ serveWorkerTasks({
     return movedBytes(encodeInsertBinlog(header, batch, limits));
   },
   decodeInsert: (payload) => {
-    const { path, bytes } = payload as DecodeTask;
-    const decoded = decodeInsertBinlog(path, bytes);
+    const { path, bytes, expectedCrc32 } = payload as DecodeTask;
+    const decoded = decodeInsertBinlog(path, bytes, expectedCrc32);
     const transfer: Transferable[] = [];
     for (const array of [decoded.timestamps, decoded.primaryKeys, decoded.column.values, decoded.column.valid]) ownBuffer(array, transfer);
     return withTransfer(decoded, transfer);
@@ -48,8 +48,8 @@ serveWorkerTasks({
     return movedBytes(encodeDeltaLog(header, tombstones, limits));
   },
   decodeDelta: (payload) => {
-    const { path, bytes } = payload as DecodeTask;
-    const decoded = decodeDeltaLog(path, bytes);
+    const { path, bytes, expectedCrc32 } = payload as DecodeTask;
+    const decoded = decodeDeltaLog(path, bytes, expectedCrc32);
     const transfer: Transferable[] = [];
     for (const array of [decoded.timestamps, decoded.primaryKeys]) ownBuffer(array, transfer);
     return withTransfer(decoded, transfer);

@@ -4,6 +4,7 @@
 // reader checksum the same canonical bytes (see arrow-columns.ts), never Arrow's padded buffers.
 
 import { crc32 } from "../../common/crc32.ts";
+import { ErrorCode, VelaError } from "../../common/errors.ts";
 
 export const crc32Bytes = crc32;
 
@@ -20,4 +21,17 @@ export function combinedChecksum(parts: readonly ArrayBufferView[]): number {
     summary.setBigUint64(index * 12 + 4, BigInt(part.byteLength), true);
   });
   return crc32Bytes(new Uint8Array(summary.buffer));
+}
+
+/**
+ * Refuses bytes whose whole-file CRC-32 is not the one recorded when the file was written. Arrow files
+ * must pass this before any parser sees them: apache-arrow's reader can spin on damaged metadata instead
+ * of failing, so an unverified damaged binlog could hang its reader.
+ */
+export function verifyFileChecksum(path: string, bytes: Uint8Array, expectedCrc32: number | undefined): void {
+  if (expectedCrc32 === undefined) return;
+  const actual = crc32Bytes(bytes);
+  if (actual !== expectedCrc32 >>> 0) {
+    throw new VelaError(ErrorCode.Corrupted, `binlog ${path} is corrupted: its CRC-32 is ${actual}, the one recorded when it was written is ${expectedCrc32 >>> 0}`);
+  }
 }

@@ -11,6 +11,7 @@ import { corrupted, decodePrimaryKeys, decodeTimestamps, encodePrimaryKeys, enco
 import type { PrimaryKeys } from "./arrow-columns.ts";
 import { ArrowFileReader, BINLOG_FORMAT_VERSION, checksumText, encodeArrowFile, metadataKeys, timestampRange } from "./arrow-file.ts";
 import { parseBinlogPath } from "./paths.ts";
+import { verifyFileChecksum } from "./checksum.ts";
 
 export const deltaColumnNames = { primaryKey: "pk", timestamp: "ts" } as const;
 
@@ -65,9 +66,10 @@ export function encodeDeltaLog(header: DeltaLogHeader, tombstones: Tombstones, l
   return encodeArrowFile(arrays, metadata, rowCount);
 }
 
-export function decodeDeltaLog(path: string, bytes: Uint8Array): DecodedDeltaLog {
+export function decodeDeltaLog(path: string, bytes: Uint8Array, expectedCrc32?: number): DecodedDeltaLog {
   const location = parseBinlogPath(path);
   if (location.kind !== "delta_log") throw invalidArgument(`${path} is a ${location.kind} path, not a delta_log`);
+  verifyFileChecksum(path, bytes, expectedCrc32);
   const file = new ArrowFileReader(path, bytes);
   if (file.string(metadataKeys.kind) !== "delta_log") throw corrupted(path, `it is a ${file.string(metadataKeys.kind)} file, not a delta_log`);
   file.expectId(metadataKeys.collectionId, location.collectionId);

@@ -26,6 +26,7 @@ import {
 import type { PrimaryKeys } from "./arrow-columns.ts";
 import { ArrowFileReader, BINLOG_FORMAT_VERSION, checksumText, encodeArrowFile, metadataKeys, timestampRange } from "./arrow-file.ts";
 import { parseBinlogPath } from "./paths.ts";
+import { verifyFileChecksum } from "./checksum.ts";
 
 export const insertColumnNames = { timestamp: "ts", primaryKey: "pk", value: "value" } as const;
 
@@ -115,9 +116,10 @@ export function encodeInsertBinlog(header: InsertBinlogHeader, batch: InsertBinl
  * Decodes an insert binlog read from `path`. Corrupted (naming the path) when the bytes are not a
  * valid file, when its metadata disagrees with the path or with its columns, or a checksum fails.
  */
-export function decodeInsertBinlog(path: string, bytes: Uint8Array): DecodedInsertBinlog {
+export function decodeInsertBinlog(path: string, bytes: Uint8Array, expectedCrc32?: number): DecodedInsertBinlog {
   const location = parseBinlogPath(path);
   if (location.kind !== "insert_log") throw invalidArgument(`${path} is a ${location.kind} path, not an insert_log`);
+  verifyFileChecksum(path, bytes, expectedCrc32);
   const file = new ArrowFileReader(path, bytes);
   if (file.string(metadataKeys.kind) !== "insert_log") throw corrupted(path, `it is a ${file.string(metadataKeys.kind)} file, not an insert_log`);
   file.expectId(metadataKeys.collectionId, location.collectionId);

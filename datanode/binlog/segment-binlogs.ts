@@ -201,10 +201,11 @@ function sameKeys(a: PrimaryKeys, b: PrimaryKeys): boolean {
  * segment; NotFound when a file is missing; Corrupted naming the file when one does not decode or
  * the fields of a batch disagree.
  */
-export async function readSegmentBinlogs(store: ObjectStore, paths: readonly (string | { path: string })[], options: BinlogOptions = {}): Promise<SegmentBinlogs> {
+export async function readSegmentBinlogs(store: ObjectStore, paths: readonly (string | { path: string; crc32?: number })[], options: BinlogOptions = {}): Promise<SegmentBinlogs> {
   const located = paths.map((entry) => {
     const path = typeof entry === "string" ? entry : entry.path;
-    return { path, location: parseBinlogPath(path) };
+    const crc32 = typeof entry === "string" ? undefined : entry.crc32;
+    return { path, location: parseBinlogPath(path), crc32 };
   });
   const first = located[0];
   if (first === undefined) throw invalidArgument("readSegmentBinlogs: no paths");
@@ -221,7 +222,7 @@ export async function readSegmentBinlogs(store: ObjectStore, paths: readonly (st
   if (insertPaths.length === 0) throw invalidArgument("readSegmentBinlogs: no insert_log paths");
   const concurrency = options.pool?.workerCount ?? 2;
 
-  const inserts = await inBatches(insertPaths, concurrency, async ({ path }) => ({ path, decoded: await readInsertBinlog(store, path, options) }));
+  const inserts = await inBatches(insertPaths, concurrency, async ({ path, crc32 }) => ({ path, decoded: await readInsertBinlog(store, path, { ...options, ...(crc32 === undefined ? {} : { expectedCrc32: crc32 }) }) }));
   // Group by flush (log id); every flush must have the same fields as the first, all agreeing.
   const batches = new Map<bigint, { path: string; decoded: DecodedInsertBinlog }[]>();
   for (const entry of inserts) {
@@ -256,7 +257,7 @@ export async function readSegmentBinlogs(store: ObjectStore, paths: readonly (st
   if (keyParts.some((part) => (part instanceof BigInt64Array) !== int64Keys)) throw corrupted((insertPaths[0] as { path: string }).path, "primary key type changes between flushes");
   const columns = fieldIds.map((fieldId) => concatColumns(insertPaths.find((entry) => entry.location.fieldId === fieldId)?.path ?? first.path, columnParts.get(fieldId) ?? []));
 
-  const deltas = await inBatches(deltaPaths, concurrency, ({ path }) => readDeltaLog(store, path, options));
+  const deltas = await inBatches(deltaPaths, concurrency, ({ path, crc32 }) => readDeltaLog(store, path, { ...options, ...(crc32 === undefined ? {} : { expectedCrc32: crc32 }) }));
   for (const [index, delta] of deltas.entries()) {
     if ((delta.primaryKeys instanceof BigInt64Array) !== int64Keys) throw corrupted((deltaPaths[index] as { path: string }).path, "tombstone keys are not of the segment's primary key type");
   }
