@@ -7,10 +7,13 @@ import { join } from "node:path";
 import { systemClock, type Clock } from "../common/clock.ts";
 import {
   rootCoordDefaults, sessionDefaults, timeSyncDefaults, resolveLimits,
-  apiDefaults, type ApiLimits, type DataCoordLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
+  apiDefaults, type ApiLimits, type DataCoordLimits, type DataNodeLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
 } from "../common/config.ts";
 import { RootCoord, pchannelNames } from "../coord/root-coord.ts";
-import { SegmentAllocator } from "../coord/segment-allocator.ts";
+import { DataCoord } from "../coord/data-coord.ts";
+import { DataNode } from "../datanode/data-node.ts";
+import { createBinlogPool } from "../datanode/binlog/binlog-pool.ts";
+import { ErrorCode, isVelaError } from "../common/errors.ts";
 import { TimestampOracle } from "../coord/tso.ts";
 import { IndexCoord } from "../coord/index-coord.ts";
 import { QueryCoord } from "../coord/query-coord.ts";
@@ -46,6 +49,7 @@ export interface StandaloneOptions {
   rootCoordLimits?: Partial<RootCoordLimits>;
   timeSyncLimits?: Partial<TimeSyncLimits>;
   dataCoordLimits?: Partial<DataCoordLimits>;
+  dataNodeLimits?: Partial<DataNodeLimits>;
   proxyLimits?: Partial<ProxyLimits>;
   readLimits?: Partial<QueryNodeReadLimits>;
   apiLimits?: Partial<ApiLimits>;
@@ -68,7 +72,9 @@ export class Standalone {
   ) {}
 
   rootCoord!: RootCoord;
-  segmentAllocator!: SegmentAllocator;
+  dataCoord!: DataCoord;
+  dataNode!: DataNode;
+  binlogPool!: WorkerPool;
   timeSync!: TimeSync;
   proxy!: Proxy;
   proxyWriter!: ChannelWriter;
@@ -155,15 +161,27 @@ export class Standalone {
     });
     this.rootCoord = rootCoord;
     this.closers.unshift(() => rootCoord.close());
-    this.segmentAllocator = await SegmentAllocator.open({
-      metaStore: this.metaStore, clock, allocateId: () => this.rootCoord.allocIds(1),
+    this.dataCoord = await DataCoord.open({
+      metaStore: this.metaStore, clock, log: this.log, objectStore: this.objectStore,
+      allocateId: () => rootCoord.allocIds(1), allocTimestamp: () => rootCoord.allocTimestamp(),
+      collectionExists: async (collectionId) => {
+        try {
+          await rootCoord.describeCollectionById(collectionId);
+          return true;
+        } catch (error) {
+          if (isVelaError(error, ErrorCode.CollectionNotFound)) return false;
+          throw error;
+        }
+      },
+      readerPositions: () => this.queryNode.readerPositions(),
+      onBackgroundError,
       ...(options.dataCoordLimits === undefined ? {} : { limits: options.dataCoordLimits }),
     });
     const proxyNodeId = String(await this.rootCoord.allocIds(1));
     this.proxyWriter = new ChannelWriter({ sourceId: `proxy-${proxyNodeId}`, log: this.log, tso, pchannels, ...writerLimits });
     await registerWriter(this.proxyWriter, "proxy", proxyNodeId);
     this.proxy = new Proxy({
-      rootCoord: this.rootCoord, segmentAllocator: this.segmentAllocator, writer: this.proxyWriter,
+      rootCoord: this.rootCoord, segmentAllocator: this.dataCoord, writer: this.proxyWriter,
       ...(options.proxyLimits === undefined ? {} : { limits: options.proxyLimits }),
     });
     this.timeSync.start();
@@ -171,15 +189,45 @@ export class Standalone {
     const pool = createComputePool(options.computePoolLimits);
     this.computePool = pool;
     this.closers.unshift(() => pool.close());
+    const binlogPool = createBinlogPool(options.computePoolLimits);
+    this.binlogPool = binlogPool;
+    this.closers.unshift(() => binlogPool.close());
+
+    // The data node: a session (its liveness for the data coordinator) and the vchannels it watches.
+    const dataNodeId = String(await this.rootCoord.allocIds(1));
+    const dataNodeSession = await Session.create({
+      metaStore: this.metaStore, clock, role: "datanode", nodeId: dataNodeId, ttlSeconds: sessionTtlSeconds,
+      fenceFraction: sessionDefaults.sessionFenceFraction, onLost: () => undefined,
+    });
+    const dataNode = new DataNode({
+      nodeId: dataNodeId, sessionKey: dataNodeSession.key, log: this.log, objectStore: this.objectStore, clock,
+      dataCoord: this.dataCoord, describeCollection: async (collectionId) => (await rootCoord.describeCollectionById(collectionId)).info,
+      allocIds: (count) => rootCoord.allocIds(count), pool: binlogPool, onError: onBackgroundError,
+      ...(options.dataNodeLimits === undefined ? {} : { limits: options.dataNodeLimits }),
+    });
+    this.dataNode = dataNode;
+    // Closing order (reverse of this): the coordinator's passes stop, then the node writes out its
+    // buffers (graceful shutdown flushes), then its session ends.
+    this.closers.unshift(async () => {
+      try {
+        await dataNode.close({ flush: true });
+      } finally {
+        await dataNodeSession.close();
+      }
+    });
+    const dataCoord = this.dataCoord;
+    this.closers.unshift(() => dataCoord.close());
     const queryNodeId = String(await this.rootCoord.allocIds(1));
     const queryNode = new QueryNode({
-      nodeId: queryNodeId, log: this.log, clock,
+      nodeId: queryNodeId, log: this.log, clock, objectStore: this.objectStore, binlogPool, dataCoord: this.dataCoord, onError: onBackgroundError,
       search: (request) => searchBruteForce(pool, request),
       reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
       ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
     });
     this.queryNode = queryNode;
     this.closers.unshift(() => queryNode.close());
+    await this.dataCoord.registerDataNode(dataNode);
+    this.dataCoord.start();
     this.queryCoord = await QueryCoord.open({ metaStore: this.metaStore, rootCoord: this.rootCoord, nodes: [queryNode] });
     this.reader = new ReadPath({
       rootCoord: this.rootCoord, queryCoord: this.queryCoord, clock,
@@ -194,7 +242,7 @@ export class Standalone {
     });
     this.apiLimits = resolveLimits(apiDefaults, options.apiLimits, "api");
     this.service = new VelaService({
-      rootCoord, queryCoord, indexCoord: this.indexCoord, segmentAllocator: this.segmentAllocator, proxy: this.proxy,
+      rootCoord, queryCoord, indexCoord: this.indexCoord, dataCoord: this.dataCoord, proxy: this.proxy,
       reader: this.reader, clock, parseFilter: options.parseFilter ?? expressionFilter, limits: this.apiLimits,
     });
   }

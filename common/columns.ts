@@ -2,6 +2,7 @@
 // Float32Array per vector field. Rows are addressed by index; every column of a batch has the same
 // row count (checked by validate functions, asserted here).
 
+import { invalidArgument } from "./errors.ts";
 import { DataType } from "./schema.ts";
 
 export type ColumnValues =
@@ -86,3 +87,41 @@ function gatherTyped<T extends { [index: number]: number; length: number }>(out:
   return out;
 }
 
+type Typed = Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array;
+
+/** The batches of one field, end to end; validity is kept if any batch has it. InvalidArgument when they disagree on type or dim. */
+export function concatColumns(parts: readonly Column[]): Column {
+  const first = parts[0];
+  if (first === undefined) throw invalidArgument("concatColumns: no batches");
+  if (parts.length === 1) return first;
+  const rows = parts.map((part) => columnRowCount(part));
+  const total = rows.reduce((sum, count) => sum + count, 0);
+  for (const part of parts) {
+    if (part.type !== first.type || (part.type === DataType.FloatVector && first.type === DataType.FloatVector && part.dim !== first.dim)) {
+      throw invalidArgument(`field ${first.fieldId} changes type or dim between batches`);
+    }
+  }
+  let valid: Uint8Array | undefined;
+  if (parts.some((part) => part.valid !== undefined)) {
+    valid = new Uint8Array(total);
+    let at = 0;
+    parts.forEach((part, index) => {
+      if (part.valid === undefined) valid?.fill(1, at, at + (rows[index] as number));
+      else valid?.set(part.valid, at);
+      at += rows[index] as number;
+    });
+  }
+  const base = { fieldId: first.fieldId, ...(valid === undefined ? {} : { valid }) };
+  if (first.type === DataType.VarChar || first.type === DataType.JSON) {
+    return { ...base, type: first.type, values: parts.flatMap((part) => part.values as unknown[]) } as Column;
+  }
+  const values = first.values as Typed;
+  const Constructor = values.constructor as new (length: number) => Typed;
+  const out = new Constructor(values.length === 0 ? 0 : parts.reduce((sum, part) => sum + (part.values as Typed).length, 0));
+  let at = 0;
+  for (const part of parts) {
+    (out as Float32Array).set(part.values as Float32Array, at);
+    at += (part.values as Typed).length;
+  }
+  return { ...base, type: first.type, ...(first.type === DataType.FloatVector ? { dim: first.dim } : {}), values: out } as Column;
+}

@@ -187,10 +187,38 @@ export const dataCoordDefaults = {
   segmentSizeBytesMax: 256 * 1024 * 1024,
   /** ... or once it holds this many rows, whichever comes first. */
   segmentRowCountMax: 1_000_000,
-  /** A row quota handed to a proxy may be written for this long; the segment is not sealed before. */
-  segmentAllocationExpiryMs: 10_000,
+  /** A row quota handed to a proxy may be written for this long; a sealed segment is flushed only after (Milvus: 2 s). */
+  segmentAllocationExpiryMs: 2_000,
+  /** A growing segment that got no new quota for this long is sealed (Milvus: segment.maxIdleTime, 10 min). */
+  segmentIdleSealMs: 600_000,
+  /** A growing segment older than this is sealed however small (Milvus: segment.maxLife, 24 h). */
+  segmentLifetimeMsMax: 24 * 3600 * 1000,
+  /** How often the seal policy, garbage collection and log retention are checked. */
+  sealCheckIntervalMs: 1_000,
+  /** How often garbage collection runs. */
+  gcIntervalMs: 60_000,
+  /** Files of a dropped segment are kept this long, for readers that still hold it (Milvus: gc.dropTolerance). */
+  gcDroppedRetentionMs: 10 * 60 * 1000,
+  /** A binlog file no segment names is deleted only once it is this old (a younger one may be mid-commit). */
+  gcOrphanMinAgeMs: 60 * 60 * 1000,
+  /** How often log retention (truncation below every checkpoint) runs. */
+  logRetentionIntervalMs: 10_000,
+  /** Most segments the Flush call waits on in one GetFlushState request. */
+  flushStateSegmentsMax: 100_000,
 } as const;
 export type DataCoordLimits = { -readonly [K in keyof typeof dataCoordDefaults]: number };
+
+export const dataNodeDefaults = {
+  /** Rows and tombstones a data node buffers (all its vchannels) before it writes the largest segment's buffer out. */
+  bufferBytesMax: 256 * 1024 * 1024,
+  /** A buffered row or tombstone is written out at the latest this long after it arrived (bounds replay and log retention). */
+  syncPeriodMs: 10 * 60 * 1000,
+  /** A vchannel's checkpoint is committed at least this often while it moves. */
+  checkpointIntervalMs: 5_000,
+  /** Most segments committed in one MetaStore transaction (each is one operation; etcd allows 128). */
+  commitSegmentsMax: 100,
+} as const;
+export type DataNodeLimits = { -readonly [K in keyof typeof dataNodeDefaults]: number };
 
 export const proxyDefaults = {
   /** Largest insert, upsert or delete request (Milvus: 64 MiB). */

@@ -5,7 +5,8 @@ import { ErrorCode } from "../common/errors.ts";
 import { MsgType } from "../common/msg-type.ts";
 import { DataType } from "../common/schema.ts";
 import { RootCoord } from "../coord/root-coord.ts";
-import { SegmentAllocator } from "../coord/segment-allocator.ts";
+import { DataCoord } from "../coord/data-coord.ts";
+import { LocalObjectStore } from "../storage/object/local-object-store.ts";
 import { decodeDeleteMsg, decodeInsertMsg } from "../proto/codec.ts";
 import { EmbeddedMetaStore } from "../storage/meta/embedded-meta-store.ts";
 import { ChannelWriter } from "../timesync/channel-writer.ts";
@@ -25,12 +26,16 @@ const writerLimits = {
   appendBatchBytesMax: timeSyncDefaults.appendBatchBytesMax,
 };
 
-async function setup(): Promise<{ proxy: Proxy; rootCoord: RootCoord; log: MemoryLog; segments: SegmentAllocator }> {
+async function setup(): Promise<{ proxy: Proxy; rootCoord: RootCoord; log: MemoryLog; segments: DataCoord }> {
   const clock = new ManualClock();
   const store = await EmbeddedMetaStore.open({ dir: scratchDir("proxy"), clock });
   const log = new MemoryLog();
   const rootCoord = await RootCoord.open({ metaStore: store, log, clock, writerLimits, registerWriter: async () => {}, limits: { pchannelCount: 4 } });
-  const segments = await SegmentAllocator.open({ metaStore: store, clock, allocateId: () => rootCoord.allocIds(1), limits: { segmentRowCountMax: 7 } });
+  const objectStore = await LocalObjectStore.open({ dir: scratchDir("proxy-objects") });
+  const segments = await DataCoord.open({
+    metaStore: store, clock, log, objectStore, allocateId: () => rootCoord.allocIds(1), allocTimestamp: () => rootCoord.allocTimestamp(),
+    collectionExists: async () => true, limits: { segmentRowCountMax: 7 },
+  });
   const writer = new ChannelWriter({ sourceId: "proxy-1", log, tso: rootCoord.tso, pchannels: rootCoord.pchannels, ...writerLimits });
   const proxy = new Proxy({ rootCoord, segmentAllocator: segments, writer });
   closers.push(async () => {

@@ -13,7 +13,7 @@ import { MsgType } from "../common/msg-type.ts";
 import { DataType, primaryKeyField, type CollectionSchema } from "../common/schema.ts";
 import type { Timestamp } from "../common/timestamp.ts";
 import { DEFAULT_DATABASE, DEFAULT_PARTITION, type CollectionInfo } from "../coord/catalog.ts";
-import type { SegmentAllocatorApi } from "../coord/segment-allocator.ts";
+import type { SegmentAllocatorApi } from "../coord/data-coord.ts";
 import { encodeDeleteMsg, encodeInsertMsg } from "../proto/codec.ts";
 import type { LogMessage } from "../storage/log/log.ts";
 import type { ChannelWriter } from "../timesync/channel-writer.ts";
@@ -98,8 +98,20 @@ export class Proxy {
     if (mode === "upsert") assertUniqueKeys(pkColumn);
 
     const perShard = splitByShard(pkColumn, info.shardsNum);
+    // A grant is valid until its expireTs; in the rare case that stamping comes later (a stalled
+    // process), the rows go to fresh grants: a sealed segment may be flushing already.
+    for (let attempt = 1; ; attempt++) {
+      const { messages, expireTs } = await this.buildInsertMessages(info, partitionId, mode, rows.columns, pkColumn, perShard);
+      const timestamp = await this.publish(messages, expireTs);
+      if (timestamp !== undefined) return { primaryKeys: keyValues(pkColumn), count: rows.rowCount, timestamp };
+      if (attempt >= 3) throw new VelaError(ErrorCode.Unavailable, "segment quotas expired before the rows could be stamped, three times; the system is overloaded, retry later");
+    }
+  }
+
+  private async buildInsertMessages(info: CollectionInfo, partitionId: bigint, mode: "insert" | "upsert", columns: readonly Column[], pkColumn: Column, perShard: Map<number, number[]>): Promise<{ messages: Map<string, LogMessage[]>; expireTs: Timestamp }> {
+    const schema = info.schema;
     const messages = new Map<string, LogMessage[]>();
-    const written = new Map<bigint, number>();
+    let expireTs: Timestamp | undefined;
     for (const [shard, shardRows] of perShard) {
       const vchannel = info.vchannels[shard] as string;
       const pchannel = info.pchannels[shard] as string;
@@ -109,29 +121,33 @@ export class Proxy {
         pushMessage(messages, pchannel, { type: MsgType.Delete, collectionId: info.id, vchannel }, payload);
       }
       const assignments = await this.options.segmentAllocator.assignSegments({
-        collectionId: info.id, partitionId, vchannel, schema, rowCount: shardRows.length,
+        collectionId: info.id, partitionId, vchannel, pchannel, schema, rowCount: shardRows.length,
       });
       let cursor = 0;
       for (const assignment of assignments) {
         const segmentRows = shardRows.slice(cursor, cursor + assignment.rowCount);
         cursor += assignment.rowCount;
-        written.set(assignment.segmentId, (written.get(assignment.segmentId) ?? 0) + segmentRows.length);
+        if (expireTs === undefined || assignment.expireTs < expireTs) expireTs = assignment.expireTs;
         const payload = encodeInsertMsg({
           collectionId: info.id, partitionId, segmentId: assignment.segmentId, vchannel, rowCount: segmentRows.length,
-          columns: rows.columns.map((column) => gatherColumn(column, segmentRows)),
+          columns: columns.map((column) => gatherColumn(column, segmentRows)),
         });
         pushMessage(messages, pchannel, { type: MsgType.Insert, collectionId: info.id, vchannel }, payload);
       }
     }
-    const timestamp = await this.publish(messages);
-    for (const [segmentId, count] of written) this.options.segmentAllocator.reportWritten(segmentId, count);
-    return { primaryKeys: keyValues(pkColumn), count: rows.rowCount, timestamp };
+    return { messages, expireTs: expireTs ?? 0n };
   }
 
-  /** Stamps every message with one timestamp and appends; resolves once all are durable. */
-  private async publish(messages: Map<string, LogMessage[]>): Promise<Timestamp> {
+  /**
+   * Stamps every message with one timestamp and appends; resolves once all are durable. With
+   * `expireTs`, appends only when the timestamp is below it (undefined otherwise: nothing was written).
+   */
+  private async publish(messages: Map<string, LogMessage[]>): Promise<Timestamp>;
+  private async publish(messages: Map<string, LogMessage[]>, expireTs: Timestamp): Promise<Timestamp | undefined>;
+  private async publish(messages: Map<string, LogMessage[]>, expireTs?: Timestamp): Promise<Timestamp | undefined> {
     const reservation = await this.options.writer.reserve([...messages.keys()]);
     try {
+      if (expireTs !== undefined && reservation.ts >= expireTs) return undefined;
       for (const list of messages.values()) {
         for (const message of list) {
           message.header.beginTs = reservation.ts;

@@ -99,15 +99,22 @@ export class GrowingSegment {
   }
 
   /**
-   * Appends the rows of one InsertMsg written at `ts`. Rows must arrive in timestamp order.
+   * Appends the rows of one InsertMsg written at `ts` (or of a binlog, one timestamp per row). Rows must
+   * arrive in timestamp order.
    * Columns are matched by field id; every schema field must be present.
    */
-  append(columns: readonly Column[], rowCount: number, ts: Timestamp): void {
+  append(columns: readonly Column[], rowCount: number, ts: Timestamp | BigUint64Array): void {
     const start = this.rows;
     const end = start + rowCount;
     this.insertTs.ensure(end);
     this.deleteTs.ensure(end);
-    this.insertTs.data.fill(ts, start, end);
+    if (typeof ts === "bigint") {
+      this.insertTs.data.fill(ts, start, end);
+    } else {
+      assert(ts.length === rowCount, "one timestamp per row");
+      assert(rowCount === 0 || start === 0 || (ts[0] as bigint) >= (this.insertTs.data[start - 1] as bigint), "rows arrive in timestamp order");
+      this.insertTs.data.set(ts, start);
+    }
     const byField = new Map(columns.map((column) => [column.fieldId, column]));
     for (const field of this.schema.fields) {
       const column = byField.get(field.fieldId);
@@ -147,7 +154,7 @@ export class GrowingSegment {
 
   /**
    * Applies a tombstone (pk, ts) to every version of pk written strictly before ts. Returns how many rows
-   * it newly deleted.
+   * it newly deleted. Applying the same tombstone twice changes nothing.
    */
   applyDelete(key: PrimaryKey, ts: Timestamp): number {
     const rows = this.pkIndex.get(key);
@@ -156,12 +163,20 @@ export class GrowingSegment {
     for (const row of rows) {
       if ((this.insertTs.data[row] as bigint) >= ts) continue;
       const current = this.deleteTs.data[row] as bigint;
-      if (current !== 0n) continue; // an earlier tombstone already applies; it decides visibility
+      if (current !== 0n && current <= ts) continue; // an earlier tombstone already applies; it decides visibility
+      // Tombstones loaded from delta logs may come in any order: the earliest one is kept.
       this.deleteTs.data[row] = ts;
-      this.deletedRows.push(row);
-      deleted += 1;
+      if (current === 0n) {
+        this.deletedRows.push(row);
+        deleted += 1;
+      }
     }
     return deleted;
+  }
+
+  /** Every applied tombstone as (primary key, earliest delete timestamp) of the rows it hit. */
+  tombstones(): Array<[PrimaryKey, Timestamp]> {
+    return this.deletedRows.map((row) => [this.primaryKeyOf(row), this.deleteTs.data[row] as bigint]);
   }
 
   /** The row count a snapshot taken now sees (rows are appended in timestamp order, all <= tsafe). */

@@ -19,6 +19,9 @@ import { hitsFromTopK, reduceSearchHits, type ReduceOptions, type ReducedHits, t
 import type { TopKResult } from "./compute/topk.ts";
 import type { GrowingSegment, PrimaryKey } from "./growing-segment.ts";
 import { CollectionReplica, VchannelReplica } from "./replica.ts";
+import type { WorkerPool } from "../common/worker-pool.ts";
+import type { ObjectStore } from "../storage/object/object-store.ts";
+import type { DataCoordApi } from "../types/data-coord.ts";
 import type { FilterExpr } from "../expr/ast.ts";
 import { evaluateFilter } from "../expr/evaluate.ts";
 
@@ -84,6 +87,14 @@ export interface QueryNodeOptions {
   nodeId: string;
   log: Log;
   clock: Clock;
+  /** Where flushed segments are read from. */
+  objectStore?: ObjectStore;
+  /** Decodes large binlogs off the event loop. */
+  binlogPool?: WorkerPool;
+  /** Segment records and checkpoints: replay starts from them (undefined: replay the whole log). */
+  dataCoord?: DataCoordApi;
+  /** A background failure (a handoff that could not load its segment; it is retried). */
+  onError?: (error: unknown) => void;
   search: SegmentSearch;
   /** Reduces per-segment hits (default: on the calling thread; standalone passes the worker-pool variant). */
   reduce?: HitsReducer;
@@ -102,11 +113,16 @@ export class QueryNode {
   private readsInFlight = 0;
 
   private readonly reduce: HitsReducer;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly options: QueryNodeOptions) {
     this.nodeId = options.nodeId;
     this.reduce = options.reduce ?? reduceInline;
     this.limits = resolveLimits(queryNodeReadDefaults, options.limits, "query node");
+    this.unsubscribe = options.dataCoord?.onSegmentEvent((event) => {
+      const channel = this.collections.get(event.segment.collectionId)?.vchannels.get(event.segment.vchannel);
+      channel?.onSegmentEvent(event.kind, event.segment);
+    }) ?? (() => undefined);
   }
 
   /** Starts replaying the collection's vchannels (all of them, or `vchannels`); returns at once. */
@@ -121,12 +137,19 @@ export class QueryNode {
     }
     const replica = new CollectionReplica(info, partitionIds);
     this.collections.set(info.id, replica);
+    const loader = { ...(this.options.objectStore === undefined ? {} : { objectStore: this.options.objectStore }), ...(this.options.binlogPool === undefined ? {} : { pool: this.options.binlogPool }) };
     for (const vchannel of vchannels) {
       const shard = info.vchannels.indexOf(vchannel);
       if (shard < 0) throw invalidArgument(`vchannel ${vchannel} is not a shard of collection ${info.name}`);
-      const channel = new VchannelReplica(replica, vchannel, info.pchannels[shard] as string);
+      const channel = new VchannelReplica(replica, vchannel, info.pchannels[shard] as string, loader, this.options.onError);
       replica.vchannels.set(vchannel, channel);
-      await channel.start(this.options.log);
+      // The plan is taken after the replica is registered, so no segment event between the two is lost.
+      const dataCoord = this.options.dataCoord;
+      const plan = dataCoord === undefined ? undefined : {
+        checkpoint: dataCoord.checkpoint(vchannel),
+        segments: dataCoord.listSegments(info.id).filter((segment) => segment.vchannel === vchannel),
+      };
+      await channel.start(this.options.log, plan);
     }
   }
 
@@ -156,6 +179,17 @@ export class QueryNode {
     return out;
   }
 
+  /** Per pchannel, the smallest log offset a served vchannel still needs (log retention keeps it). */
+  readerPositions(): Map<string, number> {
+    const positions = new Map<string, number>();
+    for (const replica of this.collections.values()) {
+      for (const channel of replica.vchannels.values()) {
+        positions.set(channel.pchannel, Math.min(positions.get(channel.pchannel) ?? Number.MAX_SAFE_INTEGER, channel.appliedOffset));
+      }
+    }
+    return positions;
+  }
+
   /** Rows and bytes held, for metrics and the memory benchmark. */
   memoryUsage(): { rows: number; bytes: number; segments: number } {
     let rows = 0;
@@ -163,7 +197,7 @@ export class QueryNode {
     let segments = 0;
     for (const replica of this.collections.values()) {
       for (const channel of replica.vchannels.values()) {
-        for (const segment of channel.segments.values()) {
+        for (const segment of channel.segmentList()) {
           rows += segment.rowCount;
           bytes += segment.memoryBytes;
           segments += 1;
@@ -175,32 +209,28 @@ export class QueryNode {
 
   async search(request: NodeSearchRequest): Promise<NodeSearchResult> {
     return this.admitted(async () => {
-      const { replica, channels, snapshotTs } = await this.snapshot(request);
+      const { replica, segments, snapshotTs } = await this.snapshot(request);
       const field = replica.info.schema.fields.find((candidate) => candidate.fieldId === request.fieldId);
       if (field === undefined || field.dataType !== DataType.FloatVector) throw invalidArgument(`field ${request.fieldId} is not a vector field of collection ${replica.info.name}`);
       const dim = field.dim as number;
       if (request.queries.length !== request.nq * dim) throw invalidArgument(`expected ${request.nq} query vectors of dim ${dim}, got ${request.queries.length} values`);
       if (!(request.topk >= 1 && request.topk <= this.limits.resultWindowMax)) throw invalidArgument(`topk must be in [1, ${this.limits.resultWindowMax}], got ${request.topk}`);
 
-      const partitionFilter = request.partitionIds === undefined ? undefined : new Set(request.partitionIds);
       // One input per segment, in segment order, so that ties resolve the same way whatever finishes first.
       const inputs: Array<{ segment: GrowingSegment; hits: SearchHits & { rows: Int32Array } } | undefined> = [];
       const searches: Array<Promise<void>> = [];
-      for (const channel of channels) {
-        for (const segment of channel.segments.values()) {
-          if (partitionFilter !== undefined && !partitionFilter.has(segment.partitionId)) continue;
-          const rowCount = segment.snapshotRowCount();
-          if (rowCount === 0) continue;
-          const slot = inputs.push(undefined) - 1;
-          searches.push(this.allowedRows(segment, snapshotTs, rowCount, request).then(async (allowed) => {
-            if (allowed === undefined) return;
-            const result = await this.options.search({
-              vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
-              dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
-            });
-            inputs[slot] = { segment, hits: hitsFromTopK(result, segment.primaryKeyColumn()) };
-          }));
-        }
+      for (const segment of segments) {
+        const rowCount = segment.snapshotRowCount();
+        if (rowCount === 0) continue;
+        const slot = inputs.push(undefined) - 1;
+        searches.push(this.allowedRows(segment, snapshotTs, rowCount, request).then(async (allowed) => {
+          if (allowed === undefined) return;
+          const result = await this.options.search({
+            vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
+            dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
+          });
+          inputs[slot] = { segment, hits: hitsFromTopK(result, segment.primaryKeyColumn()) };
+        }));
       }
       await Promise.all(searches);
       const searched = inputs.filter((input) => input !== undefined);
@@ -229,12 +259,12 @@ export class QueryNode {
       if (!(Number.isInteger(request.offset) && request.offset >= 0 && request.offset + request.limit <= this.limits.resultWindowMax)) {
         throw invalidArgument(`offset + limit must be at most ${this.limits.resultWindowMax}`);
       }
-      const { replica, channels, snapshotTs } = await this.snapshot(request);
+      const { replica, segments, snapshotTs } = await this.snapshot(request);
       const outputFields = this.outputFields(replica, request.outputFieldIds);
       const rows: NodeQueryResult["rows"] = [];
       let skipped = 0;
-      const matching = await this.matchingRows(channels, request, snapshotTs);
-      this.visitNewestVisible(channels, request, snapshotTs, matching, (segment, row, key) => {
+      const matching = await this.matchingRows(segments, request, snapshotTs);
+      this.visitNewestVisible(segments, request, snapshotTs, matching, (segment, row, key) => {
         if (skipped < request.offset) {
           skipped += 1;
           return true;
@@ -250,25 +280,21 @@ export class QueryNode {
   /** count(*): visible rows at the snapshot (every version of a key inserted twice counts, as in Milvus). */
   async count(request: ReadTarget): Promise<{ snapshotTs: Timestamp; count: number }> {
     return this.admitted(async () => {
-      const { channels, snapshotTs } = await this.snapshot(request);
-      const partitionFilter = request.partitionIds === undefined ? undefined : new Set(request.partitionIds);
+      const { segments, snapshotTs } = await this.snapshot(request);
       let count = 0;
       if (request.filterKeys !== undefined) {
-        const matching = await this.matchingRows(channels, request, snapshotTs);
-        this.visitNewestVisible(channels, request, snapshotTs, matching, () => {
+        const matching = await this.matchingRows(segments, request, snapshotTs);
+        this.visitNewestVisible(segments, request, snapshotTs, matching, () => {
           count += 1;
           return true;
         });
         return { snapshotTs, count };
       }
-      for (const channel of channels) {
-        for (const segment of channel.segments.values()) {
-          if (partitionFilter !== undefined && !partitionFilter.has(segment.partitionId)) continue;
-          const rowCount = segment.snapshotRowCount();
-          if (rowCount === 0) continue;
-          const allowed = await this.allowedRows(segment, snapshotTs, rowCount, request);
-          if (allowed !== undefined) count += allowed.count();
-        }
+      for (const segment of segments) {
+        const rowCount = segment.snapshotRowCount();
+        if (rowCount === 0) continue;
+        const allowed = await this.allowedRows(segment, snapshotTs, rowCount, request);
+        if (allowed !== undefined) count += allowed.count();
       }
       return { snapshotTs, count };
     });
@@ -277,10 +303,10 @@ export class QueryNode {
   /** Primary keys of the newest visible version of every key that matches the target's filter. */
   async matchingKeys(target: ReadTarget, keysMax: number): Promise<PrimaryKey[]> {
     return this.admitted(async () => {
-      const { channels, snapshotTs } = await this.snapshot(target);
-      const matching = await this.matchingRows(channels, target, snapshotTs);
+      const { segments, snapshotTs } = await this.snapshot(target);
+      const matching = await this.matchingRows(segments, target, snapshotTs);
       const keys: PrimaryKey[] = [];
-      this.visitNewestVisible(channels, target, snapshotTs, matching, (_segment, _row, key) => {
+      this.visitNewestVisible(segments, target, snapshotTs, matching, (_segment, _row, key) => {
         keys.push(key);
         return keys.length <= keysMax;
       });
@@ -289,6 +315,7 @@ export class QueryNode {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     await Promise.all([...this.collections.keys()].map((id) => this.releaseCollection(id)));
   }
 
@@ -305,7 +332,7 @@ export class QueryNode {
   }
 
   /** Waits for tsafe >= G on every vchannel and fixes the snapshot S = min(tsafe). */
-  private async snapshot(target: ReadTarget): Promise<{ replica: CollectionReplica; channels: VchannelReplica[]; snapshotTs: Timestamp }> {
+  private async snapshot(target: ReadTarget): Promise<{ replica: CollectionReplica; segments: GrowingSegment[]; snapshotTs: Timestamp }> {
     const replica = this.collections.get(target.collectionId);
     if (replica === undefined) throw new VelaError(ErrorCode.CollectionNotLoaded, `collection ${target.collectionId} is not loaded on query node ${this.nodeId}`);
     const channels = target.vchannels.map((vchannel) => {
@@ -319,7 +346,11 @@ export class QueryNode {
       if (channel.dropped) throw new VelaError(ErrorCode.CollectionNotFound, `collection ${replica.info.name} was dropped`);
       snapshotTs = snapshotTs === undefined || channel.tsafe < snapshotTs ? channel.tsafe : snapshotTs;
     }
-    return { replica, channels, snapshotTs: snapshotTs ?? 0n };
+    // One list of segments per read, taken with the snapshot: a handoff that lands while the read runs
+    // swaps entries of the replica's map, never this list.
+    const partitionFilter = target.partitionIds === undefined ? undefined : new Set(target.partitionIds);
+    const segments = channels.flatMap((channel) => channel.segmentList()).filter((segment) => partitionFilter === undefined || partitionFilter.has(segment.partitionId));
+    return { replica, segments, snapshotTs: snapshotTs ?? 0n };
   }
 
   /**
@@ -349,15 +380,13 @@ export class QueryNode {
   }
 
   /** Per segment, the rows matching the target's filter expression (undefined: no expression). */
-  private async matchingRows(channels: VchannelReplica[], target: ReadTarget, snapshotTs: Timestamp): Promise<Map<GrowingSegment, Bitset> | undefined> {
+  private async matchingRows(segments: readonly GrowingSegment[], target: ReadTarget, snapshotTs: Timestamp): Promise<Map<GrowingSegment, Bitset> | undefined> {
     if (target.filter === undefined) return undefined;
     const matching = new Map<GrowingSegment, Bitset>();
-    for (const channel of channels) {
-      for (const segment of channel.segments.values()) {
-        const rowCount = segment.snapshotRowCount();
-        if (rowCount === 0) continue;
-        matching.set(segment, await evaluateFilter(target.filter, segment, rowCount, { within: segment.visibility(snapshotTs, rowCount), shared: false }));
-      }
+    for (const segment of segments) {
+      const rowCount = segment.snapshotRowCount();
+      if (rowCount === 0) continue;
+      matching.set(segment, await evaluateFilter(target.filter, segment, rowCount, { within: segment.visibility(snapshotTs, rowCount), shared: false }));
     }
     return matching;
   }
@@ -367,20 +396,15 @@ export class QueryNode {
    * in filterKeys order when given) until it returns false. With an expression, a key is visited only
    * when its newest visible version matches it (`matching`).
    */
-  private visitNewestVisible(channels: VchannelReplica[], target: ReadTarget, snapshotTs: Timestamp, matching: Map<GrowingSegment, Bitset> | undefined, visit: (segment: GrowingSegment, row: number, key: PrimaryKey) => boolean): void {
+  private visitNewestVisible(segments: readonly GrowingSegment[], target: ReadTarget, snapshotTs: Timestamp, matching: Map<GrowingSegment, Bitset> | undefined, visit: (segment: GrowingSegment, row: number, key: PrimaryKey) => boolean): void {
     const matches = (segment: GrowingSegment, row: number): boolean => matching === undefined || (matching.get(segment)?.has(row) ?? false);
-    const partitionFilter = target.partitionIds === undefined ? undefined : new Set(target.partitionIds);
-    const segmentsOf = (channel: VchannelReplica): GrowingSegment[] =>
-      [...channel.segments.values()].filter((segment) => partitionFilter === undefined || partitionFilter.has(segment.partitionId));
     const newest = (key: PrimaryKey): { segment: GrowingSegment; row: number } | undefined => {
       let best: { segment: GrowingSegment; row: number; ts: Timestamp } | undefined;
-      for (const channel of channels) {
-        for (const segment of segmentsOf(channel)) {
-          for (const row of segment.rowsOfKey(key)) {
-            if (!segment.isVisible(row, snapshotTs)) continue;
-            const ts = segment.insertTsOf(row);
-            if (best === undefined || ts > best.ts) best = { segment, row, ts };
-          }
+      for (const segment of segments) {
+        for (const row of segment.rowsOfKey(key)) {
+          if (!segment.isVisible(row, snapshotTs)) continue;
+          const ts = segment.insertTsOf(row);
+          if (best === undefined || ts > best.ts) best = { segment, row, ts };
         }
       }
       return best;
@@ -395,18 +419,16 @@ export class QueryNode {
       }
       return;
     }
-    for (const channel of channels) {
-      for (const segment of segmentsOf(channel)) {
-        const rowCount = segment.snapshotRowCount();
-        const segmentMatches = matching?.get(segment);
-        if (matching !== undefined && segmentMatches === undefined) continue;
-        for (let row = 0; row < rowCount; row++) {
-          if (segmentMatches !== undefined ? !segmentMatches.has(row) : !segment.isVisible(row, snapshotTs)) continue;
-          const key = segment.primaryKeyOf(row);
-          const found = newest(key);
-          if (found === undefined || found.segment !== segment || found.row !== row) continue;
-          if (!visit(segment, row, key)) return;
-        }
+    for (const segment of segments) {
+      const rowCount = segment.snapshotRowCount();
+      const segmentMatches = matching?.get(segment);
+      if (matching !== undefined && segmentMatches === undefined) continue;
+      for (let row = 0; row < rowCount; row++) {
+        if (segmentMatches !== undefined ? !segmentMatches.has(row) : !segment.isVisible(row, snapshotTs)) continue;
+        const key = segment.primaryKeyOf(row);
+        const found = newest(key);
+        if (found === undefined || found.segment !== segment || found.row !== row) continue;
+        if (!visit(segment, row, key)) return;
       }
     }
   }
@@ -425,3 +447,4 @@ function fieldValues(segment: GrowingSegment, row: number, fields: readonly Fiel
   for (const field of fields) values[field.name] = segment.valueOf(field, row);
   return values;
 }
+

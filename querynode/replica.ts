@@ -1,20 +1,61 @@
-// One collection as a query node holds it (DESIGN §8): for each vchannel it serves, a log reader, the
-// growing segments replayed from it, and tsafe.
+// One collection as a query node holds it (DESIGN §8, §10): for each vchannel it serves, the segments
+// loaded from object storage, a log reader from the vchannel's checkpoint, the growing segments
+// replayed from it, and tsafe.
+//
+// Load: every segment of the vchannel with binlogs is read from object storage first (rows, row
+// timestamps, tombstones). Flushed ones are complete ("sealed": the log adds no rows to them); a
+// growing segment whose data node already wrote part of it continues from the log. Replay then starts
+// at the checkpoint and skips inserts that are in binlogs already (of a sealed segment, or before a
+// growing segment's syncedOffset). Tombstones are replayed whole: applying one twice changes nothing.
 //
 // Replay: messages of the vchannel are buffered until the next TimeTick(T) of their pchannel; then the
 // batch is sorted by timestamp (stable, so an upsert's tombstones stay before its rows) and applied,
 // and tsafe becomes T. Invariants: everything applied has ts <= tsafe; batches apply in timestamp
 // order (the tick invariant guarantees a later batch holds only larger timestamps); DDL applies in
 // log order with the rows around it.
+//
+// Handoff: when a growing segment is flushed (at tick flushTs) and tsafe has reached flushTs, the
+// growing copy holds every row the binlogs hold. The flushed copy is loaded beside it, takes the
+// growing copy's tombstones, and replaces it in one synchronous step, so a read sees one copy or the
+// other, never both and never neither; both give the same answer at every snapshot.
 
 import type { Clock } from "../common/clock.ts";
 import { ErrorCode, VelaError, errorMessage } from "../common/errors.ts";
 import { MsgType } from "../common/msg-type.ts";
 import type { Timestamp } from "../common/timestamp.ts";
+import type { WorkerPool } from "../common/worker-pool.ts";
 import type { CollectionInfo } from "../coord/catalog.ts";
+import { readSegmentBinlogs } from "../datanode/binlog/segment-binlogs.ts";
 import { decodeDeleteMsg, decodeInsertMsg, decodePartitionDdlMsg } from "../proto/codec.ts";
 import type { Log, LogReader, LogRecord } from "../storage/log/log.ts";
+import type { ObjectStore } from "../storage/object/object-store.ts";
+import type { ChannelCheckpoint, SegmentInfo } from "../types/data-coord.ts";
 import { GrowingSegment, type PrimaryKey } from "./growing-segment.ts";
+
+/** What a vchannel replica starts from: the committed checkpoint and the segments with binlogs. */
+export interface ReplayPlan {
+  checkpoint: ChannelCheckpoint | undefined;
+  segments: SegmentInfo[];
+}
+
+export interface SegmentLoader {
+  /** Undefined on a node that only replays the log (it cannot load segments with binlogs). */
+  objectStore?: ObjectStore;
+  /** Decodes large binlogs off the event loop. */
+  pool?: WorkerPool;
+}
+
+/** Reads a segment's committed binlogs into an in-memory segment (rows in timestamp order, tombstones applied). */
+export async function loadSegment(loader: SegmentLoader, info: SegmentInfo, collection: CollectionInfo, vchannel: string): Promise<GrowingSegment> {
+  const segment = new GrowingSegment(info.id, info.collectionId, info.partitionId, vchannel, collection.schema);
+  if (info.insertLogs.length === 0) return segment;
+  if (loader.objectStore === undefined) throw new VelaError(ErrorCode.Unavailable, `segment ${info.id} is in binlogs, but this query node has no object store`);
+  const binlogs = await readSegmentBinlogs(loader.objectStore, [...info.insertLogs, ...info.deltaLogs], loader.pool === undefined ? {} : { pool: loader.pool });
+  segment.append(binlogs.columns, binlogs.rowCount, binlogs.timestamps);
+  const keys = binlogs.tombstones.primaryKeys;
+  for (let i = 0; i < keys.length; i++) segment.applyDelete(keys[i] as PrimaryKey, binlogs.tombstones.timestamps[i] as bigint);
+  return segment;
+}
 
 interface TsafeWaiter {
   target: Timestamp;
@@ -24,6 +65,13 @@ interface TsafeWaiter {
 export class VchannelReplica {
   tsafe: Timestamp = 0n;
   readonly segments = new Map<bigint, GrowingSegment>();
+  /** Segments complete in binlogs: the log adds no rows to them. */
+  private readonly sealed = new Set<bigint>();
+  /** Growing segments partly in binlogs: inserts before this offset are skipped. */
+  private readonly syncedOffsets = new Map<bigint, number>();
+  /** Flushed segments waiting for tsafe to reach their flushTs before the handoff. */
+  private handoffs = new Map<bigint, SegmentInfo>();
+  private readonly loading = new Set<bigint>();
   private pending: LogRecord[] = [];
   private waiters: TsafeWaiter[] = [];
   private reader: LogReader | undefined;
@@ -32,15 +80,30 @@ export class VchannelReplica {
   dropped = false;
   /** Rows applied so far (inserted), for progress and metrics. */
   rowsApplied = 0;
+  /** Offset after the last applied tick: the log before it is no longer needed by this replica. */
+  appliedOffset = 0;
 
   constructor(
     readonly collection: CollectionReplica,
     readonly vchannel: string,
     readonly pchannel: string,
+    private readonly loader: SegmentLoader,
+    private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
 
-  async start(log: Log): Promise<void> {
-    this.reader = await log.read(this.pchannel, { kind: "earliest" });
+  async start(log: Log, plan: ReplayPlan = { checkpoint: undefined, segments: [] }): Promise<void> {
+    for (const info of plan.segments) {
+      if (info.vchannel !== this.vchannel || info.state === "dropped" || !this.collection.servesPartition(info.partitionId)) continue;
+      if (info.state === "flushed") this.sealed.add(info.id);
+      else this.syncedOffsets.set(info.id, info.syncedOffset);
+      if (info.insertLogs.length === 0) continue;
+      const segment = await loadSegment(this.loader, info, this.collection.info, this.vchannel);
+      this.segments.set(info.id, segment);
+      this.rowsApplied += segment.rowCount;
+    }
+    const from = plan.checkpoint === undefined ? { kind: "earliest" as const } : { kind: "offset" as const, offset: plan.checkpoint.offset };
+    this.appliedOffset = plan.checkpoint?.offset ?? 0;
+    this.reader = await log.read(this.pchannel, from);
     const reader = this.reader;
     this.pump = (async () => {
       try {
@@ -52,6 +115,57 @@ export class VchannelReplica {
         }
       }
     })();
+  }
+
+  /** A segment of this vchannel was flushed (hand it off once tsafe reaches flushTs) or dropped. */
+  onSegmentEvent(kind: "flushed" | "dropped" | "compacted", info: SegmentInfo): void {
+    if (info.vchannel !== this.vchannel) return;
+    if (kind === "dropped") {
+      this.handoffs.delete(info.id);
+      this.segments.delete(info.id);
+      this.sealed.add(info.id);
+      return;
+    }
+    if (kind === "flushed" && !this.sealed.has(info.id) && this.collection.servesPartition(info.partitionId)) {
+      this.handoffs.set(info.id, info);
+      this.startHandoffs();
+    }
+  }
+
+  /** Segments held now, for reads: one consistent list (a handoff replaces entries, never adds twice). */
+  segmentList(): GrowingSegment[] {
+    return [...this.segments.values()];
+  }
+
+  /** Segment ids sealed (complete from binlogs) on this replica. */
+  isSealed(segmentId: bigint): boolean {
+    return this.sealed.has(segmentId) && this.segments.has(segmentId);
+  }
+
+  private startHandoffs(): void {
+    for (const [id, info] of this.handoffs) {
+      if (this.loading.has(id) || info.flushTs === undefined || info.flushTs > this.tsafe) continue;
+      this.loading.add(id);
+      loadSegment(this.loader, info, this.collection.info, this.vchannel).then((loaded) => {
+        this.loading.delete(id);
+        if (this.collection.released || !this.handoffs.has(id)) return;
+        this.handoffs.delete(id);
+        const growing = this.segments.get(id);
+        if (growing !== undefined && growing.rowCount !== loaded.rowCount) {
+          // The copies must agree; keep serving the growing one rather than change an answer.
+          this.onError(new VelaError(ErrorCode.Internal, `handoff of segment ${id}: binlogs hold ${loaded.rowCount} rows, the growing copy ${growing.rowCount}; keeping the growing copy`));
+          return;
+        }
+        if (growing !== undefined) for (const [key, ts] of growing.tombstones()) loaded.applyDelete(key, ts);
+        this.sealed.add(id);
+        this.syncedOffsets.delete(id);
+        this.segments.set(id, loaded);
+      }, (error: unknown) => {
+        this.loading.delete(id);
+        this.onError(error);
+        // Retried at the next tick.
+      });
+    }
   }
 
   async stop(): Promise<void> {
@@ -85,6 +199,7 @@ export class VchannelReplica {
     const header = record.header;
     if (header.type === MsgType.TimeTick) {
       this.applyPending(header.endTs);
+      this.appliedOffset = record.offset + 1;
       return;
     }
     if (header.vchannel !== this.vchannel) return;
@@ -100,6 +215,7 @@ export class VchannelReplica {
       for (const record of batch) this.apply(record);
     }
     if (tick > this.tsafe) this.tsafe = tick;
+    if (this.handoffs.size > 0) this.startHandoffs();
     const ready = this.waiters.filter((waiter) => waiter.target <= this.tsafe);
     if (ready.length > 0) {
       this.waiters = this.waiters.filter((waiter) => waiter.target > this.tsafe);
@@ -114,6 +230,8 @@ export class VchannelReplica {
       case MsgType.Insert: {
         const msg = decodeInsertMsg(record.payload);
         if (!collection.servesPartition(msg.partitionId)) return;
+        // In binlogs already: the whole segment, or the part before its synced offset.
+        if (this.sealed.has(msg.segmentId) || record.offset < (this.syncedOffsets.get(msg.segmentId) ?? 0)) return;
         let segment = this.segments.get(msg.segmentId);
         if (segment === undefined) {
           segment = new GrowingSegment(msg.segmentId, msg.collectionId, msg.partitionId, this.vchannel, collection.info.schema);

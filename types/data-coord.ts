@@ -32,6 +32,8 @@ export interface SegmentInfo {
   rowCountMax: number;
   /** Rows granted to proxies so far. */
   rowsAllocated: number;
+  /** Wall-clock ms of creation, for the lifetime seal policy. */
+  createdMs: number;
   /** Wall-clock ms of the last grant, for the idle seal policy. */
   lastAllocationMs: number;
   /**

@@ -8,8 +8,8 @@
 // timestamps and primary keys — otherwise Corrupted naming the file that disagrees.
 
 import type { Column } from "../../common/columns.ts";
-import { columnRowCount } from "../../common/columns.ts";
-import { invalidArgument } from "../../common/errors.ts";
+import { concatColumns } from "../../common/columns.ts";
+import { errorMessage, invalidArgument } from "../../common/errors.ts";
 import { DataType } from "../../common/schema.ts";
 import type { ObjectStore } from "../../storage/object/object-store.ts";
 import { corrupted } from "./arrow-columns.ts";
@@ -145,42 +145,13 @@ function concatKeys(parts: readonly PrimaryKeys[], int64: boolean): PrimaryKeys 
   return out;
 }
 
-type Typed = Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array;
-
-/** The batches of one field, end to end; validity is kept if any batch has it. */
-function concatColumns(path: string, parts: readonly Column[]): Column {
-  const first = parts[0] as Column;
-  if (parts.length === 1) return first;
-  const rows = parts.map((part) => columnRowCount(part));
-  const total = rows.reduce((sum, count) => sum + count, 0);
-  for (const part of parts) {
-    if (part.type !== first.type || (part.type === DataType.FloatVector && first.type === DataType.FloatVector && part.dim !== first.dim)) {
-      throw corrupted(path, `field ${first.fieldId} changes type or dim between batches`);
-    }
+/** The batches of one field, end to end (Corrupted naming `path` when they disagree on type or dim). */
+function concatFieldBatches(path: string, parts: readonly Column[]): Column {
+  try {
+    return concatColumns(parts);
+  } catch (error) {
+    throw corrupted(path, errorMessage(error));
   }
-  let valid: Uint8Array | undefined;
-  if (parts.some((part) => part.valid !== undefined)) {
-    valid = new Uint8Array(total);
-    let at = 0;
-    parts.forEach((part, index) => {
-      if (part.valid === undefined) valid?.fill(1, at, at + (rows[index] as number));
-      else valid?.set(part.valid, at);
-      at += rows[index] as number;
-    });
-  }
-  const base = { fieldId: first.fieldId, ...(valid === undefined ? {} : { valid }) };
-  if (first.type === DataType.VarChar || first.type === DataType.JSON) {
-    return { ...base, type: first.type, values: parts.flatMap((part) => part.values as unknown[]) } as Column;
-  }
-  const values = first.values as Typed;
-  const Constructor = values.constructor as new (length: number) => Typed;
-  const out = new Constructor(values.length === 0 ? 0 : parts.reduce((sum, part) => sum + (part.values as Typed).length, 0));
-  let at = 0;
-  for (const part of parts) {
-    (out as Float32Array).set(part.values as Float32Array, at);
-    at += (part.values as Typed).length;
-  }
-  return { ...base, type: first.type, ...(first.type === DataType.FloatVector ? { dim: first.dim } : {}), values: out } as Column;
 }
 
 function sameTimestamps(a: BigUint64Array, b: BigUint64Array): boolean {
@@ -255,7 +226,7 @@ export async function readSegmentBinlogs(store: ObjectStore, paths: readonly (st
   }
   const int64Keys = keyParts[0] instanceof BigInt64Array;
   if (keyParts.some((part) => (part instanceof BigInt64Array) !== int64Keys)) throw corrupted((insertPaths[0] as { path: string }).path, "primary key type changes between flushes");
-  const columns = fieldIds.map((fieldId) => concatColumns(insertPaths.find((entry) => entry.location.fieldId === fieldId)?.path ?? first.path, columnParts.get(fieldId) ?? []));
+  const columns = fieldIds.map((fieldId) => concatFieldBatches(insertPaths.find((entry) => entry.location.fieldId === fieldId)?.path ?? first.path, columnParts.get(fieldId) ?? []));
 
   const deltas = await inBatches(deltaPaths, concurrency, ({ path, crc32 }) => readDeltaLog(store, path, { ...options, ...(crc32 === undefined ? {} : { expectedCrc32: crc32 }) }));
   for (const [index, delta] of deltas.entries()) {

@@ -12,7 +12,7 @@ import { DEFAULT_DATABASE, type CollectionInfo } from "../../coord/catalog.ts";
 import type { IndexCoord, IndexDefinition } from "../../coord/index-coord.ts";
 import type { QueryCoord } from "../../coord/query-coord.ts";
 import type { CollectionDescription, RootCoord } from "../../coord/root-coord.ts";
-import type { SegmentAllocator } from "../../coord/segment-allocator.ts";
+import type { DataCoord } from "../../coord/data-coord.ts";
 import type { Hit } from "../../querynode/query-node.ts";
 import type { MutationResult, Proxy } from "../proxy.ts";
 import type { ReadPath } from "../read-path.ts";
@@ -43,7 +43,7 @@ export interface VelaServiceOptions {
   rootCoord: RootCoord;
   queryCoord: QueryCoord;
   indexCoord: IndexCoord;
-  segmentAllocator: SegmentAllocator;
+  dataCoord: DataCoord;
   proxy: Proxy;
   reader: ReadPath;
   clock: Clock;
@@ -132,6 +132,7 @@ export class VelaService {
     await this.options.rootCoord.dropCollection(db(ctx), name);
     await this.options.queryCoord.forget(info.id);
     await this.options.indexCoord.forgetCollection(info.id);
+    await this.options.dataCoord.dropCollection(info.id);
   }
 
   hasCollection(ctx: CallContext, name: string): boolean {
@@ -170,7 +171,7 @@ export class VelaService {
         return result.count;
       }
     }
-    return this.options.segmentAllocator.rowsWritten(info.id, partitionId);
+    return this.options.dataCoord.rowCount(info.id, partitionId);
   }
 
   async loadCollection(ctx: CallContext, name: string, partitionNames?: string[]): Promise<void> {
@@ -218,6 +219,7 @@ export class VelaService {
       throw invalidArgument(`partition "${partitionName}" is loaded; release it before dropping it`);
     }
     await this.options.rootCoord.dropPartition(db(ctx), collectionName, partitionName);
+    await this.options.dataCoord.dropPartition(info.id, partition.id);
   }
 
   hasPartition(ctx: CallContext, collectionName: string, partitionName: string): boolean {
@@ -347,14 +349,34 @@ export class VelaService {
     return { rows: result.rows.map((row) => split.project(row)), info, dynamicKeys: split.dynamicKeys };
   }
 
-  /** Makes written data durable. Acknowledged writes are already durable in the log; returns the segments. */
-  async flush(ctx: CallContext, collectionNames: string[]): Promise<{ segments: Map<string, bigint[]>; flushTs: Timestamp }> {
+  /**
+   * Seals every growing segment of the collections; their data nodes write them to object storage once
+   * every quota granted on them has expired. Returns, per collection, the segments to wait for
+   * (GetFlushState) and the flush timestamp.
+   */
+  async flush(ctx: CallContext, collectionNames: string[]): Promise<{ segments: Map<string, bigint[]>; flushTs: Map<string, Timestamp> }> {
     const segments = new Map<string, bigint[]>();
+    const flushTs = new Map<string, Timestamp>();
     for (const name of collectionNames) {
       const info = this.describeCollection(ctx, name).info;
-      segments.set(name, this.options.segmentAllocator.listSegments(info.id).map((segment) => segment.id));
+      const result = await this.options.dataCoord.flush(info.id);
+      segments.set(name, result.segmentIds);
+      flushTs.set(name, result.flushTs);
     }
-    return { segments, flushTs: await this.options.rootCoord.allocTimestamp() };
+    return { segments, flushTs };
+  }
+
+  /**
+   * True when the flush is complete: every listed segment is flushed, or (with a collection and a
+   * flush timestamp) every segment the flush sealed.
+   */
+  flushState(ctx: CallContext, request: { segmentIds: readonly bigint[]; collectionName?: string; flushTs?: Timestamp }): boolean {
+    if (!this.options.dataCoord.flushState(request.segmentIds)) return false;
+    if (request.collectionName !== undefined && request.collectionName !== "" && request.flushTs !== undefined && request.flushTs > 0n) {
+      const info = this.describeCollection(ctx, request.collectionName).info;
+      return this.options.dataCoord.flushStateAt(info.id, request.flushTs);
+    }
+    return true;
   }
 
   // ---- indexes ----
@@ -366,7 +388,7 @@ export class VelaService {
 
   describeIndex(ctx: CallContext, collectionName: string, indexName?: string): Array<{ definition: IndexDefinition; totalRows: number }> {
     const info = this.describeCollection(ctx, collectionName).info;
-    const rows = this.options.segmentAllocator.rowsWritten(info.id, undefined);
+    const rows = this.options.dataCoord.rowCount(info.id);
     return this.options.indexCoord.describe(info, indexName).map((definition) => ({ definition, totalRows: rows }));
   }
 

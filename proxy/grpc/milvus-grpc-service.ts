@@ -375,11 +375,15 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
       const flushTsByCollection: Record<string, string> = {};
       for (const [name, ids] of segments) {
         segIds[name] = { data: ids.map(String) };
-        flushTsByCollection[name] = String(flushTs);
+        flushTsByCollection[name] = String(flushTs.get(name) ?? 0n);
       }
       return ok({ db_name: ctx.dbName ?? "default", coll_segIDs: segIds, flush_coll_segIDs: segIds, coll_seal_times: {}, coll_flush_ts: flushTsByCollection });
     },
-    GetFlushState: () => ok({ flushed: true }),
+    GetFlushState: (request, ctx) => {
+      const segmentIds = ((request.segmentIDs ?? []) as unknown[]).map((id) => parseId(id, "segment id"));
+      const flushTs = request.flush_ts === undefined || request.flush_ts === "" ? undefined : parseId(request.flush_ts, "flush_ts");
+      return ok({ flushed: service.flushState(ctx, { segmentIds, ...(request.collection_name ? { collectionName: String(request.collection_name) } : {}), ...(flushTs === undefined ? {} : { flushTs }) }) });
+    },
 
     CreateIndex: async (request, ctx) => {
       const params = keyValues(request.extra_params);
@@ -502,3 +506,9 @@ function dynamicColumn(info: CollectionInfo, rows: ReadonlyArray<Record<string, 
   return { fieldData: [fieldDataOf(meta, objects)], keys: [...keys] };
 }
 
+/** A uint64 id of a request (sent as a decimal string); InvalidArgument when it is not one. */
+function parseId(value: unknown, what: string): bigint {
+  const text = String(value);
+  if (!/^[0-9]{1,20}$/.test(text)) throw invalidArgument(`${what} must be an unsigned integer, got "${text}"`);
+  return BigInt(text);
+}
