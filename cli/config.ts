@@ -5,6 +5,22 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { invalidArgument } from "../common/errors.ts";
+import {
+  apiDefaults, dataCoordDefaults, dataNodeDefaults, logDefaults, proxyDefaults, queryNodeReadDefaults, rootCoordDefaults, timeSyncDefaults,
+} from "../common/config.ts";
+
+/** Groups of named bounds a config file may override (`"limits": {"dataCoord": {"segmentRowCountMax": 100000}}`). */
+export const LIMIT_GROUPS = {
+  rootCoord: rootCoordDefaults,
+  timeSync: timeSyncDefaults,
+  dataCoord: dataCoordDefaults,
+  dataNode: dataNodeDefaults,
+  proxy: proxyDefaults,
+  queryNode: queryNodeReadDefaults,
+  api: apiDefaults,
+  log: logDefaults,
+} as const;
+export type LimitOverrides = { -readonly [G in keyof typeof LIMIT_GROUPS]?: Record<string, number> };
 
 export interface VelaConfig {
   dataDir: string;
@@ -15,6 +31,8 @@ export interface VelaConfig {
   etcd?: { endpoints: string[]; keyPrefix: string };
   kafka?: { brokers: string[]; topicPrefix: string };
   s3?: { endpoint?: string; region: string; bucket: string; rootPrefix: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle?: boolean };
+  /** Overrides of named bounds (config file only; see common/config.ts for every name). */
+  limits?: LimitOverrides;
 }
 
 export const DEFAULT_CONFIG: VelaConfig = { dataDir: "./data", port: 19530, host: "0.0.0.0", metricsPort: 9091, logLevel: "info" };
@@ -44,7 +62,12 @@ type Flat = Record<string, string | undefined>;
 /** Resolves the configuration from flags (already parsed, by config key), the environment and a file. */
 export function resolveConfig(flags: Flat, env: NodeJS.ProcessEnv, configFile: string | undefined): VelaConfig {
   const layers: Array<{ source: string; values: Flat }> = [];
-  if (configFile !== undefined) layers.push({ source: `config file ${configFile}`, values: flattenFile(configFile) });
+  let limits: LimitOverrides | undefined;
+  if (configFile !== undefined) {
+    const file = readConfigFile(configFile);
+    limits = file.limits;
+    layers.push({ source: `config file ${configFile}`, values: file.values });
+  }
   const fromEnv: Flat = {};
   for (const [variable, key] of Object.entries(ENVIRONMENT_VARIABLES)) if (env[variable] !== undefined && env[variable] !== "") fromEnv[key] = env[variable];
   layers.push({ source: "the environment", values: fromEnv });
@@ -74,6 +97,7 @@ export function resolveConfig(flags: Flat, env: NodeJS.ProcessEnv, configFile: s
     host: text("host") ?? DEFAULT_CONFIG.host,
     metricsPort: port("metricsPort", DEFAULT_CONFIG.metricsPort),
     logLevel: text("logLevel") ?? DEFAULT_CONFIG.logLevel,
+    ...(limits === undefined ? {} : { limits }),
   };
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw invalidArgument(`logLevel must be one of fatal, error, warn, info, debug, trace, silent; got "${config.logLevel}"`);
@@ -100,8 +124,11 @@ export function resolveConfig(flags: Flat, env: NodeJS.ProcessEnv, configFile: s
   return config;
 }
 
-/** A JSON config file flattened to dotted keys ("etcd.endpoints"); lists become comma-joined text. */
-function flattenFile(path: string): Flat {
+/**
+ * A JSON config file: options flattened to dotted keys ("etcd.endpoints"; lists become comma-joined
+ * text), and the "limits" section, checked against the named bounds.
+ */
+function readConfigFile(path: string): { values: Flat; limits?: LimitOverrides } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, "utf8"));
@@ -109,6 +136,7 @@ function flattenFile(path: string): Flat {
     throw invalidArgument(`cannot read config file ${path}: ${(error as Error).message}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw invalidArgument(`config file ${path} must hold a JSON object`);
+  const { limits: limitSection, ...options } = parsed as Record<string, unknown>;
   const known = new Set<string>(Object.values(ENVIRONMENT_VARIABLES));
   const out: Flat = {};
   const walk = (object: Record<string, unknown>, prefix: string): void => {
@@ -119,6 +147,25 @@ function flattenFile(path: string): Flat {
       else out[dotted] = Array.isArray(inner) ? inner.map(String).join(",") : String(inner);
     }
   };
-  walk(parsed as Record<string, unknown>, "");
-  return out;
+  walk(options, "");
+  if (limitSection === undefined) return { values: out };
+  return { values: out, limits: parseLimits(path, limitSection) };
+}
+
+function parseLimits(path: string, section: unknown): LimitOverrides {
+  if (typeof section !== "object" || section === null || Array.isArray(section)) throw invalidArgument(`config file ${path}: "limits" must be an object of groups`);
+  const limits: LimitOverrides = {};
+  for (const [group, values] of Object.entries(section)) {
+    const defaults = (LIMIT_GROUPS as Record<string, Record<string, number>>)[group];
+    if (defaults === undefined) throw invalidArgument(`config file ${path}: unknown limits group "${group}"; known: ${Object.keys(LIMIT_GROUPS).join(", ")}`);
+    if (typeof values !== "object" || values === null || Array.isArray(values)) throw invalidArgument(`config file ${path}: limits.${group} must be an object`);
+    const out: Record<string, number> = {};
+    for (const [name, value] of Object.entries(values)) {
+      if (!(name in defaults)) throw invalidArgument(`config file ${path}: unknown limit "limits.${group}.${name}"`);
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw invalidArgument(`config file ${path}: limits.${group}.${name} must be a non-negative number, got ${JSON.stringify(value)}`);
+      out[name] = value;
+    }
+    limits[group as keyof LimitOverrides] = out;
+  }
+  return limits;
 }

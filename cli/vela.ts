@@ -9,9 +9,9 @@ import { errorMessage } from "../common/errors.ts";
 import { HealthServer } from "../cluster/health-server.ts";
 import { VelaMetrics } from "../cluster/metrics.ts";
 import { openSeams } from "../cluster/seams.ts";
-import { Standalone } from "../cluster/standalone.ts";
+import { Standalone, type StandaloneOptions } from "../cluster/standalone.ts";
 import { createPublicHttpHandler } from "../cluster/public-http.ts";
-import { resolveConfig } from "./config.ts";
+import { resolveConfig, type LimitOverrides } from "./config.ts";
 
 const usage = `usage: vela standalone [options]
 
@@ -23,6 +23,20 @@ const usage = `usage: vela standalone [options]
     --config FILE       JSON config file (see README.md, "Configuration")
     --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
 `;
+
+/** The config file's limits, as the standalone's options. */
+function standaloneLimits(limits: LimitOverrides | undefined): Partial<StandaloneOptions> {
+  if (limits === undefined) return {};
+  return {
+    ...(limits.rootCoord === undefined ? {} : { rootCoordLimits: limits.rootCoord }),
+    ...(limits.timeSync === undefined ? {} : { timeSyncLimits: limits.timeSync }),
+    ...(limits.dataCoord === undefined ? {} : { dataCoordLimits: limits.dataCoord }),
+    ...(limits.dataNode === undefined ? {} : { dataNodeLimits: limits.dataNode }),
+    ...(limits.proxy === undefined ? {} : { proxyLimits: limits.proxy }),
+    ...(limits.queryNode === undefined ? {} : { readLimits: limits.queryNode }),
+    ...(limits.api === undefined ? {} : { apiLimits: limits.api }),
+  };
+}
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
@@ -54,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     node = await Standalone.start({
       metaStore: seams.metaStore, log: seams.log, objectStore: seams.objectStore, clock,
+      ...standaloneLimits(config.limits),
       onBackgroundError: (error) => logger.warn({ err: errorMessage(error) }, "background task failed"),
     });
   } catch (error) {

@@ -31,7 +31,7 @@ export async function openSeams(config: VelaConfig, clock: Clock): Promise<Opene
       : await EtcdMetaStore.connect({ endpoints: config.etcd.endpoints, keyPrefix: config.etcd.keyPrefix, clock });
     opened.push(metaStore);
     const log = config.kafka === undefined
-      ? await EmbeddedLog.open({ dir: join(config.dataDir, "log") })
+      ? await EmbeddedLog.open({ dir: join(config.dataDir, "log"), ...(config.limits?.log === undefined ? {} : { limits: config.limits.log }) })
       : await KafkaLog.connect({ brokers: config.kafka.brokers, topicPrefix: config.kafka.topicPrefix });
     opened.push(log);
     const objectStore = config.s3 === undefined

@@ -364,10 +364,11 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
     return this.mutex.run(async () => {
       const flushTs = await this.options.allocTimestamp();
       const segmentIds: bigint[] = [];
-      for (const segment of this.segments.values()) {
+      for (const segment of [...this.segments.values()]) {
         if (segment.collectionId !== collectionId) continue;
         if (segment.state === "growing") await this.seal(segment, flushTs);
-        if (segment.state === "sealed" || segment.state === "flushing") segmentIds.push(segment.id);
+        const state = this.segments.get(segment.id)?.state;
+        if (state === "sealed" || state === "flushing") segmentIds.push(segment.id);
       }
       return { segmentIds, flushTs };
     });
@@ -450,7 +451,15 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
           const segment = this.segments.get(sync.segmentId);
           if (segment === undefined) throw new VelaError(ErrorCode.NotFound, `segment ${sync.segmentId} does not exist`);
           if (segment.vchannel !== request.vchannel) throw invalidArgument(`segment ${sync.segmentId} is not on vchannel ${request.vchannel}`);
-          if (segment.state === "dropped" || segment.state === "flushed") continue; // a replay after its final flush
+          if (segment.state === "dropped") continue;
+          if (segment.state === "flushed") {
+            // Rows of a flushed segment are complete; only new tombstones are added to it.
+            if (sync.deltaLogs.length === 0) continue;
+            const next: SegmentInfo = { ...segment, deltaLogs: [...segment.deltaLogs, ...sync.deltaLogs] };
+            ops.push({ type: "put", key: segmentKey(segment.collectionId, segment.id), value: encodeRecord(next) });
+            updated.push(next);
+            continue;
+          }
           const next: SegmentInfo = {
             ...segment,
             insertLogs: [...segment.insertLogs, ...sync.insertLogs],
@@ -469,8 +478,8 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
           ops.push({ type: "put", key: segmentKey(segment.collectionId, segment.id), value: encodeRecord(next) });
           updated.push(next);
         }
-        // Dropped segments (after a drop or compaction) take new tombstones for nothing; committing
-        // their delta logs to a flushed segment only, the checkpoint goes with the last chunk.
+        // The checkpoint goes with the last chunk: earlier chunks are safe alone, since replay skips
+        // what each segment's syncedOffset covers.
         if (index === chunks.length - 1) ops.push({ type: "put", key: checkpointKey(request.vchannel), value: encodeRecord(request.checkpoint) });
         await this.fencedTxn(request.nodeId, request.vchannel, ops);
         for (const segment of updated) this.segments.set(segment.id, segment);
@@ -539,17 +548,22 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
   // ---- drops ----
 
   /** A dropped collection: its segments are dropped and its vchannels unwatched; GC removes the files. */
-  dropCollection(collectionId: bigint): Promise<void> {
-    return this.mutex.run(async () => {
+  async dropCollection(collectionId: bigint): Promise<void> {
+    const unwatched = await this.mutex.run(async () => {
       await this.dropSegments((segment) => segment.collectionId === collectionId);
+      const removed: ChannelWatch[] = [];
       for (const watch of [...this.watches.values()]) {
         if (watch.collectionId !== collectionId) continue;
-        await this.nodes.get(watch.nodeId)?.unwatch(watch.vchannel);
+        // Deleting the watch record fences the node: a sync in flight can no longer commit.
         await this.options.metaStore.txn({ compare: [], success: [{ type: "delete", key: channelWatchKey(watch.vchannel) }, { type: "delete", key: checkpointKey(watch.vchannel) }] });
         this.watches.delete(watch.vchannel);
         this.checkpoints.delete(watch.vchannel);
+        removed.push(watch);
       }
+      return removed;
     });
+    // Outside the lock: a node stopping its consumer may be waiting for this coordinator.
+    for (const watch of unwatched) await this.nodes.get(watch.nodeId)?.unwatch(watch.vchannel);
   }
 
   /** A dropped partition: its segments are dropped; GC removes the files. */
@@ -667,7 +681,8 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
       if (!(await this.options.collectionExists(collectionId))) await this.dropCollection(collectionId);
     }
     let deleted = 0;
-    const expired = [...this.segments.values()].filter((segment) => segment.state === "dropped" && nowMs - (segment.droppedAtMs ?? 0) >= this.limits.gcDroppedRetentionMs);
+    const afterDropsMs = this.options.clock.nowMs();
+    const expired = [...this.segments.values()].filter((segment) => segment.state === "dropped" && afterDropsMs - (segment.droppedAtMs ?? 0) >= this.limits.gcDroppedRetentionMs);
     for (const segment of expired) {
       for (const file of [...segment.insertLogs, ...segment.statsLogs, ...segment.deltaLogs]) {
         await this.options.objectStore.delete(file.path);

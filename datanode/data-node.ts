@@ -264,6 +264,11 @@ class ChannelConsumer {
     for (const buffer of this.buffers.values()) {
       if (buffer.firstPending !== undefined && nowMs - buffer.firstPending.atMs >= limits.syncPeriodMs) sync.add(buffer.segmentId);
     }
+    if (sync.size > 0) {
+      // A sync is happening anyway: tombstones waiting on flushed segments go with it (they are small),
+      // so that they do not hold the checkpoint back for a whole sync period.
+      for (const buffer of this.buffers.values()) if (buffer.rows === 0 && buffer.tombstoneKeys.length > 0) sync.add(buffer.segmentId);
+    }
     if (this.node.bufferedBytes > limits.bufferBytesMax) {
       // Largest buffers first until the node is back under its budget.
       let over = this.node.bufferedBytes - limits.bufferBytesMax;

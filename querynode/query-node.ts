@@ -179,6 +179,13 @@ export class QueryNode {
     return out;
   }
 
+  /** Segments of a collection this node serves from binlogs (flushed and handed off), for tests and metrics. */
+  sealedSegments(collectionId: bigint): bigint[] {
+    const replica = this.collections.get(collectionId);
+    if (replica === undefined) return [];
+    return [...replica.vchannels.values()].flatMap((channel) => channel.segmentList().map((segment) => segment.segmentId).filter((id) => channel.isSealed(id)));
+  }
+
   /** Per pchannel, the smallest log offset a served vchannel still needs (log retention keeps it). */
   readerPositions(): Map<string, number> {
     const positions = new Map<string, number>();
