@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     await health.close();
     throw error;
   }
-  const metrics = new VelaMetrics({ queryNode: node.queryNode, timeSync: node.timeSync, clock });
+  const metrics = new VelaMetrics({ queryNode: node.queryNode, timeSync: node.timeSync, clock, dataNode: node.dataNode });
   health.metrics = () => metrics.render();
   const server = await node.listen({
     port: config.port, host: config.host, httpHandler: createPublicHttpHandler(node.service, (method, ok, durationMs) => metrics.observe(method, ok, durationMs)),

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Clock } from "../common/clock.ts";
 import { physicalMsOf } from "../common/timestamp.ts";
+import type { DataNode } from "../datanode/data-node.ts";
 import type { QueryNode } from "../querynode/query-node.ts";
 import type { TimeSync } from "../timesync/time-sync.ts";
 
@@ -14,7 +15,7 @@ export class VelaMetrics {
   private readonly requests: Counter<"method" | "outcome">;
   private readonly latency: Histogram<"method">;
 
-  constructor(sources: { queryNode: QueryNode; timeSync: TimeSync; clock: Clock }) {
+  constructor(sources: { queryNode: QueryNode; timeSync: TimeSync; clock: Clock; dataNode?: DataNode }) {
     collectDefaultMetrics({ register: this.registry, prefix: "vela_process_" });
     this.requests = new Counter({ name: "vela_requests_total", help: "Public API requests by method and outcome", labelNames: ["method", "outcome"], registers: [this.registry] });
     this.latency = new Histogram({
@@ -44,6 +45,17 @@ export class VelaMetrics {
         }
       },
     });
+    const dataNode = sources.dataNode;
+    if (dataNode !== undefined) {
+      const stat = (name: string, help: string, read: () => number): void => {
+        new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+      };
+      stat("vela_datanode_buffered_bytes", "Rows and tombstones buffered by the data node, not yet in binlogs", () => dataNode.bufferedBytes);
+      stat("vela_datanode_syncs_total", "Syncs the data node committed (binlogs plus checkpoint)", () => dataNode.stats.syncs);
+      stat("vela_datanode_binlog_bytes_total", "Bytes of binlogs the data node wrote", () => dataNode.stats.binlogBytes);
+      stat("vela_datanode_binlog_rows_total", "Rows the data node wrote to insert binlogs", () => dataNode.stats.rows);
+      stat("vela_datanode_binlog_write_seconds_total", "Time the data node spent encoding, writing and committing binlogs", () => dataNode.stats.writeMs / 1000);
+    }
     new Gauge({
       name: "vela_timesync_rounds", help: "Time sync rounds completed", registers: [this.registry],
       collect() { this.set(sources.timeSync.completedRounds); },

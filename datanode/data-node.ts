@@ -321,6 +321,7 @@ class ChannelConsumer {
     if (finals.length > 0) await options.dataCoord.markFlushing(this.watch.nodeId, this.watch.vchannel, finals);
     const syncs: SegmentSync[] = [];
     const written: Array<{ buffer: SegmentBuffer; keys: PrimaryKeys | undefined }> = [];
+    const startedMs = performance.now();
     for (const segmentId of segmentIds) {
       const segment = options.dataCoord.segment(segmentId);
       if (segment === undefined) continue;
@@ -336,6 +337,13 @@ class ChannelConsumer {
       segments: syncs,
       checkpoint: { vchannel: this.watch.vchannel, pchannel: this.watch.pchannel, offset: checkpoint.offset, ts: checkpoint.ts },
     }, this.node.limits.commitSegmentsMax);
+    const { stats } = this.node;
+    stats.syncs += 1;
+    stats.writeMs += performance.now() - startedMs;
+    for (const sync of syncs) {
+      stats.rows += sync.rowsAdded;
+      for (const file of [...sync.insertLogs, ...sync.statsLogs, ...sync.deltaLogs]) stats.binlogBytes += file.sizeBytes;
+    }
     // Committed: the buffers are in binlogs now.
     for (const { buffer, keys } of written) {
       this.node.bufferedBytes -= buffer.bytes + (buffer.tombstoneKeys.length > 0 ? 24 : 0);
@@ -392,6 +400,8 @@ export class DataNode implements DataNodeHandle {
   readonly limits: DataNodeLimits;
   /** Bytes buffered over every vchannel. */
   bufferedBytes = 0;
+  /** Committed syncs, binlog bytes and rows written, and time spent writing binlogs (for metrics). */
+  readonly stats = { syncs: 0, binlogBytes: 0, rows: 0, writeMs: 0 };
   private readonly consumers = new Map<string, ChannelConsumer>();
 
   constructor(readonly options: DataNodeOptions) {

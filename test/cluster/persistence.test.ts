@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DataType } from "../../common/schema.ts";
 import { SeededRandom, testSeed } from "../../common/random.ts";
 import { Standalone, type StandaloneOptions } from "../../cluster/standalone.ts";
+import { DataNode } from "../../datanode/data-node.ts";
 import { EmbeddedLog } from "../../storage/log/embedded-log.ts";
 import type { SegmentInfo } from "../../types/data-coord.ts";
 import { scratchDir } from "../servers/ports.ts";
@@ -350,5 +351,43 @@ describe("persistence", () => {
       await stop(vela);
       await log.close();
     }
+  });
+});
+
+describe("data node failover", () => {
+  it("moves a dead data node's vchannels to a live one, which resumes from the checkpoint without losing a row", async () => {
+    const seed = testSeed();
+    console.log(`failover seed ${seed}`);
+    const random = new SeededRandom(seed);
+    const vela = await start(scratchDir("persist-failover"));
+    const collectionId = await createCollection(vela);
+    await vela.queryCoord.loadCollection("default", "c");
+    const model = new Model();
+    await writeRandom(vela, model, random, "c", 20);
+    const first = vela.dataNode;
+    const vchannels = first.watched();
+    expect(vchannels.length).toBe(2);
+
+    // A second data node joins; the first dies (its buffers are lost and its session ends).
+    const second = new DataNode({
+      nodeId: "second", sessionKey: "session/datanode/second", log: vela.log, objectStore: vela.objectStore, clock: vela.clock,
+      dataCoord: vela.dataCoord, describeCollection: async (id) => (await vela.rootCoord.describeCollectionById(id)).info,
+      allocIds: (count) => vela.rootCoord.allocIds(count), limits: fastLimits.dataNodeLimits ?? {},
+    });
+    await vela.metaStore.put("session/datanode/second", "alive");
+    await vela.dataCoord.registerDataNode(second);
+    expect(second.watched()).toEqual([]);
+    await first.close({ flush: false });
+    await vela.metaStore.delete(first.sessionKey);
+    await vela.dataCoord.runPass();
+    expect(second.watched().sort()).toEqual(vchannels.sort());
+    for (const vchannel of vchannels) expect(vela.dataCoord.channelWatch(vchannel)?.nodeId).toBe("second");
+
+    await writeRandom(vela, model, random, "c", 10);
+    await flushAll(vela, collectionId);
+    const rows = vela.dataCoord.listSegments(collectionId).filter((segment) => segment.state === "flushed").reduce((sum, segment) => sum + segment.numRows, 0);
+    expect(rows).toBe(model.versions.length);
+    await expectServes(vela, model);
+    await second.close({ flush: false });
   });
 });
