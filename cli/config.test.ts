@@ -49,4 +49,25 @@ describe("vela configuration", () => {
       expect((error as Error).message).toMatch(/cannot read config file/);
     }
   });
+
+  it("reads named bounds from the config file's limits section, and refuses unknown groups, names and bad values", () => {
+    const dir = scratchDir("config-limits");
+    const good = join(dir, "good.json");
+    writeFileSync(good, JSON.stringify({ port: 1234, limits: { dataCoord: { segmentRowCountMax: 5000 }, log: { embeddedSegmentBytesMax: 1048576 } } }));
+    const config = resolveConfig({}, {}, good);
+    expect(config.port).toBe(1234);
+    expect(config.limits).toEqual({ dataCoord: { segmentRowCountMax: 5000 }, log: { embeddedSegmentBytesMax: 1048576 } });
+    const cases: Array<[unknown, RegExp]> = [
+      [{ nope: {} }, /unknown limits group "nope"/],
+      [{ dataCoord: { segmentRowsMax: 1 } }, /unknown limit "limits\.dataCoord\.segmentRowsMax"/],
+      [{ dataNode: { bufferBytesMax: -1 } }, /limits\.dataNode\.bufferBytesMax must be a non-negative number/],
+      [{ dataNode: { bufferBytesMax: "big" } }, /must be a non-negative number/],
+      [[1], /"limits" must be an object/],
+    ];
+    for (const [limits, message] of cases) {
+      const file = join(dir, "bad.json");
+      writeFileSync(file, JSON.stringify({ limits }));
+      expect(() => resolveConfig({}, {}, file)).toThrow(message);
+    }
+  });
 });
