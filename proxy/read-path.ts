@@ -24,7 +24,7 @@ import type { Hit, HitsReducer, ReadTarget } from "../querynode/query-node.ts";
 import type { RootCoordApi } from "../types/root-coord.ts";
 import { validatePrimaryKeys } from "./validate-insert.ts";
 import type { FilterExpr } from "../expr/ast.ts";
-import { proxyDefaults } from "../common/config.ts";
+import { hnswDefaults, proxyDefaults } from "../common/config.ts";
 
 export interface ReadPathOptions {
   rootCoord: RootCoordApi;
@@ -58,6 +58,8 @@ export interface SearchRequest extends ReadCommon {
   topk: number;
   offset?: number;
   metricType?: string;
+  /** HNSW candidate list length on indexed segments; at least topk + offset (raised to it), at most hnswEfSearchMax. */
+  ef?: number;
   outputFields?: readonly string[];
 }
 
@@ -97,11 +99,15 @@ export class ReadPath {
     if (!Number.isInteger(offset) || offset < 0) throw invalidArgument(`offset must be a non-negative integer, got ${String(offset)}`);
     if (topk + offset > this.limits.resultWindowMax) throw invalidArgument(`topk + offset must be at most ${this.limits.resultWindowMax}, got ${topk + offset}`);
     const metric = request.metricType === undefined || request.metricType === "" ? MetricType.L2 : parseMetricType(request.metricType);
+    if (request.ef !== undefined && !(Number.isInteger(request.ef) && request.ef >= 1 && request.ef <= hnswDefaults.hnswEfSearchMax)) {
+      throw invalidArgument(`ef must be an integer in [1, ${hnswDefaults.hnswEfSearchMax}], got ${String(request.ef)}`);
+    }
+    const ef = Math.max(request.ef ?? hnswDefaults.hnswEfSearchDefault, topk + offset);
     const outputFields = this.outputFields(info, request.outputFields);
     const target = await this.target(info, request);
 
     const perNode = await Promise.all([...this.options.queryCoord.shardLeaders(info)].map(([node, vchannels]) => node.search({
-      ...target, vchannels, fieldId: field.fieldId, metric, queries, nq, topk: topk + offset, outputFieldIds: outputFields.map((f) => f.fieldId),
+      ...target, vchannels, fieldId: field.fieldId, metric, queries, nq, topk: topk + offset, ef, outputFieldIds: outputFields.map((f) => f.fieldId),
     })));
     const snapshotTs = perNode.reduce<Timestamp>((min, result) => (result.snapshotTs < min ? result.snapshotTs : min), perNode[0]?.snapshotTs ?? 0n);
     // Shards hold disjoint keys, but a key may still come twice from one shard's handoff; the reduce

@@ -56,6 +56,8 @@ export interface NodeSearchRequest extends ReadTarget {
   nq: number;
   /** Hits wanted per query (the proxy asks for offset + topk). */
   topk: number;
+  /** HNSW candidate list length on indexed segments (at least topk). */
+  ef?: number;
   outputFieldIds: readonly number[];
 }
 

@@ -59,6 +59,8 @@ export interface SearchCall {
   topk: number;
   offset?: number;
   metricType?: string;
+  /** HNSW candidate list length (the search's `ef` parameter). */
+  ef?: number;
   filter?: string;
   templateValues?: Record<string, unknown>;
   outputFields?: string[];
@@ -309,6 +311,7 @@ export class VelaService {
     const outputs = splitOutputFields(info, call.outputFields ?? []);
     const result = await this.options.reader.search({
       dbName: db(ctx), collectionName: call.collectionName, vectors: call.vectors, topk: call.topk, metricType,
+      ...(call.ef === undefined ? {} : { ef: call.ef }),
       ...(annsField === undefined ? {} : { annsField }),
       ...(call.partitionNames === undefined ? {} : { partitionNames: call.partitionNames }),
       ...(call.offset === undefined ? {} : { offset: call.offset }),

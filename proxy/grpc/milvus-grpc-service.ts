@@ -313,6 +313,8 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
       const extra = params.params === undefined || params.params === "" ? {} : parseJsonObject(params.params, "search params");
       const topk = Number(params.topk ?? params.limit ?? extra.topk ?? 10);
       const offset = Number(params.offset ?? extra.offset ?? 0);
+      const efText = extra.ef ?? params.ef;
+      const ef = efText === undefined ? undefined : Number(efText);
       const vectors = queryVectors(types.placeholderGroupType, request.placeholder_group);
       const outputFields: string[] = request.output_fields ?? [];
       const result = await service.search(ctx, {
@@ -320,6 +322,7 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
         ...(request.partition_names?.length ? { partitionNames: request.partition_names } : {}),
         ...(params.anns_field ? { annsField: params.anns_field } : {}),
         ...(params.metric_type ? { metricType: params.metric_type } : {}),
+        ...(ef === undefined ? {} : { ef }),
         ...(request.dsl ? { filter: request.dsl } : {}),
         templateValues: templateValuesOf(request.expr_template_values),
         outputFields,

@@ -27,6 +27,7 @@ export const search: RouteHandler = async ({ service, body, call, allowInt64 }) 
   refuseRangeSearch(body.optionalObject("params"));
   if (body.optionalString("groupingField") !== undefined) throw unsupported("grouping search (groupingField)");
   const metricType = searchParams?.optionalString("metricType");
+  const ef = searchParams?.optionalObject("params")?.optionalInteger("ef");
   const filter = body.optionalString("filter");
   const partitionNames = body.optionalStringArray("partitionNames");
   const consistencyLevel = consistencyLevelOf(body);
@@ -37,6 +38,7 @@ export const search: RouteHandler = async ({ service, body, call, allowInt64 }) 
     outputFields: body.optionalStringArray("outputFields") ?? [],
     templateValues: Object.fromEntries(body.optionalObject("exprParams")?.entries() ?? []),
     ...(metricType === undefined ? {} : { metricType }),
+    ...(ef === undefined ? {} : { ef }),
     ...(filter === undefined ? {} : { filter }),
     ...(partitionNames === undefined || partitionNames.length === 0 ? {} : { partitionNames }),
     ...(consistencyLevel === undefined ? {} : { consistencyLevel }),
