@@ -363,3 +363,17 @@ export const indexCoordDefaults = {
 } as const;
 export type IndexCoordLimits = { -readonly [K in keyof typeof indexCoordDefaults]: number };
 
+export const indexNodeDefaults = {
+  /**
+   * Builds one index node runs at once, each in its own HNSW worker; 0 means one less than the cores
+   * (at least 1), so that a core stays free for the event loop and the other roles of the process.
+   */
+  indexBuildConcurrency: 0,
+  /** Build tasks a node holds beyond those running before it refuses more (the coordinator sends at most its slots). */
+  indexBuildQueueDepthMax: 16,
+  /** Bytes of vectors copied into a build's shared buffer between two yields to the event loop. */
+  indexVectorCopyChunkBytes: 4 * 1024 * 1024,
+  /** Settled jobs (finished or failed) a node keeps for the coordinator to collect; the oldest are forgotten first. */
+  indexSettledJobsKeptMax: 1_024,
+} as const;
+export type IndexNodeLimits = { -readonly [K in keyof typeof indexNodeDefaults]: number };
