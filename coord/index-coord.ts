@@ -265,6 +265,7 @@ export class IndexCoord implements IndexCoordApi {
    */
   async scheduleNow(): Promise<void> {
     const built = await this.mutex.run(async () => {
+      if (this.closed) return [];
       await this.reconcile();
       const nodes = await this.liveNodes();
       const finished = await this.collectOutcomes(nodes);
@@ -379,8 +380,9 @@ export class IndexCoord implements IndexCoordApi {
       try {
         reports = await node.queryJobs(held.map((task) => task.buildId));
       } catch (error) {
-        if (isVelaError(error) && NOT_NOW.has(error.code)) continue; // the node's session decides; ask again next round
-        throw error;
+        // Whether the node is gone is for its session to say; ask again next round, and let the other nodes' builds go on.
+        if (!(isVelaError(error) && NOT_NOW.has(error.code))) (this.options.onBackgroundError ?? (() => undefined))(error);
+        continue;
       }
       const settled: bigint[] = [];
       for (const [index, task] of held.entries()) {
