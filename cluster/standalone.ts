@@ -1,13 +1,14 @@
 // Standalone Vela (DESIGN §1): every role in one process, wired through in-process calls, on the seams
 // it is given (embedded by default). The role code is the same as in a cluster; only the wiring here
 // differs. Start order follows dependencies (seams → TSO → time sync → root coordinator → data
-// coordinator → proxy); close runs in reverse, and each writer finishes its in-flight appends first.
+// coordinator → proxy → query node and coordinator → index node and coordinator); close runs in
+// reverse, and each writer finishes its in-flight appends first.
 
 import { join } from "node:path";
 import { systemClock, type Clock } from "../common/clock.ts";
 import {
   rootCoordDefaults, sessionDefaults, timeSyncDefaults, resolveLimits,
-  apiDefaults, type ApiLimits, type DataCoordLimits, type DataNodeLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
+  apiDefaults, type ApiLimits, type DataCoordLimits, type DataNodeLimits, type IndexCoordLimits, type IndexNodeLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
 } from "../common/config.ts";
 import { RootCoord, pchannelNames } from "../coord/root-coord.ts";
 import { DataCoord } from "../coord/data-coord.ts";
@@ -17,6 +18,7 @@ import { ErrorCode, isVelaError } from "../common/errors.ts";
 import { TimestampOracle } from "../coord/tso.ts";
 import { IndexCoord } from "../coord/index-coord.ts";
 import { QueryCoord } from "../coord/query-coord.ts";
+import { IndexNode } from "../indexnode/index-node.ts";
 import { PublicServer } from "../proxy/api/public-server.ts";
 import { VelaService, type FilterParser } from "../proxy/api/vela-service.ts";
 import { createMilvusGrpcService } from "../proxy/grpc/milvus-grpc-service.ts";
@@ -35,6 +37,8 @@ import { LocalObjectStore } from "../storage/object/local-object-store.ts";
 import type { ObjectStore } from "../storage/object/object-store.ts";
 import { ChannelWriter, sessionLostError } from "../timesync/channel-writer.ts";
 import { TimeSync } from "../timesync/time-sync.ts";
+import type { DataCoordApi } from "../types/data-coord.ts";
+import { INDEX_NODE_ROLE } from "../types/index-node.ts";
 import { Session } from "./session.ts";
 
 export interface StandaloneOptions {
@@ -56,6 +60,8 @@ export interface StandaloneOptions {
   /** Filter expression parser; the expression language (expr/) when absent. */
   parseFilter?: FilterParser;
   computePoolLimits?: Partial<WorkerPoolLimits>;
+  indexCoordLimits?: Partial<IndexCoordLimits>;
+  indexNodeLimits?: Partial<IndexNodeLimits>;
   sessionTtlSeconds?: number;
   /** Called when a background task fails (time sync rounds); defaults to ignoring. */
   onBackgroundError?: (error: unknown) => void;
@@ -83,6 +89,7 @@ export class Standalone {
   queryCoord!: QueryCoord;
   reader!: ReadPath;
   indexCoord!: IndexCoord;
+  indexNode!: IndexNode;
   service!: VelaService;
   private apiLimits: ApiLimits = { ...apiDefaults };
 
@@ -236,10 +243,29 @@ export class Standalone {
       ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
     });
     const queryCoord = this.queryCoord;
-    this.indexCoord = await IndexCoord.open({
-      metaStore: this.metaStore, allocId: () => rootCoord.allocIds(1), allocTimestamp: () => rootCoord.allocTimestamp(),
-      isLoaded: (collectionId) => queryCoord.loadState(collectionId) !== "NotLoad",
+    const indexNodeId = String(await this.rootCoord.allocIds(1));
+    const indexNode = new IndexNode({
+      nodeId: indexNodeId, objectStore: this.objectStore,
+      session: await Session.create({
+        metaStore: this.metaStore, clock, role: INDEX_NODE_ROLE, nodeId: indexNodeId, ttlSeconds: sessionTtlSeconds,
+        fenceFraction: sessionDefaults.sessionFenceFraction,
+      }),
+      ...(options.indexNodeLimits === undefined ? {} : { limits: options.indexNodeLimits }),
     });
+    this.indexNode = indexNode;
+    this.closers.unshift(() => indexNode.close());
+    const indexCoord = await IndexCoord.open({
+      metaStore: this.metaStore, objectStore: this.objectStore, dataCoord: this.dataCoord, clock,
+      connectNode: (nodeId) => (nodeId === indexNode.nodeId ? indexNode : undefined),
+      allocId: () => rootCoord.allocIds(1), allocTimestamp: () => rootCoord.allocTimestamp(),
+      isLoaded: (collectionId) => queryCoord.loadState(collectionId) !== "NotLoad",
+      onBackgroundError,
+      ...(options.indexCoordLimits === undefined ? {} : { limits: options.indexCoordLimits }),
+    });
+    this.indexCoord = indexCoord;
+    this.closers.unshift(() => indexCoord.close());
+    indexNode.onJobSettled(() => indexCoord.requestRound());
+    indexCoord.start();
     this.apiLimits = resolveLimits(apiDefaults, options.apiLimits, "api");
     this.service = new VelaService({
       rootCoord, queryCoord, indexCoord: this.indexCoord, dataCoord: this.dataCoord, proxy: this.proxy,

@@ -367,3 +367,41 @@ export const binlogDefaults = {
   bloomHashCountMax: 30,
 } as const;
 export type BinlogLimits = { -readonly [K in keyof typeof binlogDefaults]: number };
+
+export const indexCoordDefaults = {
+  /** Attempts of one build task (the first and its retries) before it is Failed for good (Milvus retries too). */
+  indexBuildAttemptsMax: 3,
+  /** Pause before the first retry of a failed build; it doubles with each further failure. */
+  indexBuildRetryDelayMsMin: 1_000,
+  /** Longest pause before a retry of a failed build. */
+  indexBuildRetryDelayMsMax: 60_000,
+  /** How often the coordinator schedules: creates tasks for new segments, polls index nodes, checks their sessions. */
+  indexScheduleIntervalMs: 1_000,
+  /** Build tasks issued to index nodes in one scheduling round (bounds a round's MetaStore writes). */
+  indexTasksIssuedPerRoundMax: 64,
+  /**
+   * Index files of a dropped segment (compacted away, or its partition dropped) stay this long before
+   * garbage collection, so a query node still loading or serving the segment during handoff can read them.
+   */
+  droppedSegmentIndexRetentionMs: 60 * 60 * 1000,
+  /** How often the coordinator lists `index_files/` and deletes the files of builds it has no record of. */
+  indexOrphanSweepIntervalMs: 60 * 60 * 1000,
+  /** Longest failure text kept in a task record and in a fail reason (longer ones are cut). */
+  indexFailReasonLengthMax: 1_024,
+} as const;
+export type IndexCoordLimits = { -readonly [K in keyof typeof indexCoordDefaults]: number };
+
+export const indexNodeDefaults = {
+  /**
+   * Builds one index node runs at once, each in its own HNSW worker; 0 means one less than the cores
+   * (at least 1), so that a core stays free for the event loop and the other roles of the process.
+   */
+  indexBuildConcurrency: 0,
+  /** Build tasks a node holds beyond those running before it refuses more (the coordinator sends at most its slots). */
+  indexBuildQueueDepthMax: 16,
+  /** Bytes of vectors copied into a build's shared buffer between two yields to the event loop. */
+  indexVectorCopyChunkBytes: 4 * 1024 * 1024,
+  /** Settled jobs (finished or failed) a node keeps for the coordinator to collect; the oldest are forgotten first. */
+  indexSettledJobsKeptMax: 1_024,
+} as const;
+export type IndexNodeLimits = { -readonly [K in keyof typeof indexNodeDefaults]: number };

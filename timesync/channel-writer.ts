@@ -214,6 +214,11 @@ export class ChannelWriter implements TickSource {
   /** Refuses new writes; resolves once every queued write has finished or been cancelled. */
   async close(): Promise<void> {
     this.closed = true;
+    // A reservation may be inside the critical section, waiting for its timestamp, with its entry not
+    // queued yet: wait for it, so that its write is among those waited for below. Without this, close
+    // could resolve (and the writer's session end) before that write reaches the log, after a tick
+    // above its timestamp.
+    await this.mutex.run(() => undefined);
     const pending = [...this.queues.values()].flatMap((queue) => queue.entries.map((entry) => entry.done.catch(() => [])));
     await Promise.all(pending);
   }

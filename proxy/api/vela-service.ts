@@ -10,6 +10,7 @@ import { DYNAMIC_FIELD_NAME, DataType, primaryKeyField, type CollectionSchemaInp
 import type { Timestamp } from "../../common/timestamp.ts";
 import { DEFAULT_DATABASE, type CollectionInfo } from "../../coord/catalog.ts";
 import type { IndexCoord, IndexDefinition } from "../../coord/index-coord.ts";
+import type { IndexProgress } from "../../coord/index-tasks.ts";
 import type { QueryCoord } from "../../coord/query-coord.ts";
 import type { CollectionDescription, RootCoord } from "../../coord/root-coord.ts";
 import type { DataCoord } from "../../coord/data-coord.ts";
@@ -389,10 +390,11 @@ export class VelaService {
     return this.options.indexCoord.createIndex({ collection: info, fieldName, ...(indexName === undefined ? {} : { indexName }), params });
   }
 
-  describeIndex(ctx: CallContext, collectionName: string, indexName?: string): Array<{ definition: IndexDefinition; totalRows: number }> {
+  /** The matching indexes with their build progress over the collection's flushed segments (as Milvus counts it). */
+  describeIndex(ctx: CallContext, collectionName: string, indexName?: string): Array<{ definition: IndexDefinition; progress: IndexProgress }> {
     const info = this.describeCollection(ctx, collectionName).info;
-    const rows = this.options.dataCoord.rowCount(info.id);
-    return this.options.indexCoord.describe(info, indexName).map((definition) => ({ definition, totalRows: rows }));
+    const indexCoord = this.options.indexCoord;
+    return indexCoord.describe(info, indexName).map((definition) => ({ definition, progress: indexCoord.progress(definition) }));
   }
 
   async dropIndex(ctx: CallContext, collectionName: string, indexName?: string): Promise<void> {

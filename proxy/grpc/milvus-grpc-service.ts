@@ -11,6 +11,7 @@ import protobuf from "protobufjs";
 import { errorMessage, invalidArgument } from "../../common/errors.ts";
 import { type CollectionSchemaInput, type FieldSchema, type FieldSchemaInput } from "../../common/schema.ts";
 import type { CollectionInfo } from "../../coord/catalog.ts";
+import { buildParamsOf } from "../../coord/index-definition.ts";
 import { SUCCESS, statusOf, unsupported } from "../api/status.ts";
 import { VELA_VERSION, type CallContext, type VelaService } from "../api/vela-service.ts";
 import { columnsFromFieldsData, dataTypeFromWire, dataTypeToWire, fieldDataFromRows, fieldDataOf, idsOf, type WireFieldData } from "./field-data.ts";
@@ -401,10 +402,11 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
     DescribeIndex: (request, ctx) => {
       const indexes = service.describeIndex(ctx, request.collection_name, request.index_name || request.field_name || undefined);
       return ok({
-        index_descriptions: indexes.map(({ definition, totalRows }) => ({
+        index_descriptions: indexes.map(({ definition, progress }) => ({
           index_name: definition.indexName, indexID: String(definition.indexId), field_name: definition.fieldName,
-          params: toPairs({ index_type: definition.requestedType, metric_type: definition.metricType, params: JSON.stringify(definition.params) }),
-          indexed_rows: String(totalRows), total_rows: String(totalRows), pending_index_rows: "0", state: "Finished", index_state_fail_reason: "",
+          params: toPairs({ index_type: definition.requestedType, metric_type: definition.metricType, params: JSON.stringify(buildParamsOf(definition)) }),
+          indexed_rows: String(progress.indexedRows), total_rows: String(progress.totalRows), pending_index_rows: String(progress.pendingRows),
+          state: progress.state, index_state_fail_reason: progress.failReason,
         })),
       });
     },
@@ -413,13 +415,12 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
       return okStatus();
     },
     GetIndexState: (request, ctx) => {
-      service.describeIndex(ctx, request.collection_name, request.index_name || request.field_name || undefined);
-      return ok({ state: "Finished", fail_reason: "" });
+      const [first] = service.describeIndex(ctx, request.collection_name, request.index_name || request.field_name || undefined);
+      return ok({ state: first?.progress.state ?? "Finished", fail_reason: first?.progress.failReason ?? "" });
     },
     GetIndexBuildProgress: (request, ctx) => {
       const [first] = service.describeIndex(ctx, request.collection_name, request.index_name || request.field_name || undefined);
-      const rows = String(first?.totalRows ?? 0);
-      return ok({ indexed_rows: rows, total_rows: rows, pending_index_rows: "0" });
+      return ok({ indexed_rows: String(first?.progress.indexedRows ?? 0), total_rows: String(first?.progress.totalRows ?? 0) });
     },
   };
 }

@@ -1,5 +1,7 @@
 // The indexes/* endpoints in Milvus REST v2 shapes: create, drop, describe, list. An index is named
-// after its field unless indexName says otherwise; Vela builds FLAT (AUTOINDEX maps to it).
+// after its field unless indexName says otherwise; Vela builds HNSW (AUTOINDEX is HNSW) and FLAT
+// (docs/indexes.md). describe reports build progress as Milvus does: indexState, indexedRows,
+// totalRows, pendingRows and failReason over the collection's flushed segments.
 //
 // Every entry of indexes/create is checked for shape before the first index is created; an entry the
 // facade then refuses leaves the earlier entries' indexes in place, as Milvus does.
@@ -22,9 +24,9 @@ export const indexRoutes: RouteTable = {
   },
 
   "indexes/describe": ({ service, body, call }) => ({
-    data: service.describeIndex(call, body.requiredString("collectionName"), body.requiredString("indexName")).map(({ definition, totalRows }) => ({
+    data: service.describeIndex(call, body.requiredString("collectionName"), body.requiredString("indexName")).map(({ definition, progress }) => ({
       indexName: definition.indexName, fieldName: definition.fieldName, indexType: definition.requestedType, metricType: definition.metricType,
-      totalRows, pendingRows: 0, indexedRows: totalRows, indexState: "Finished", failReason: "",
+      totalRows: progress.totalRows, pendingRows: progress.pendingRows, indexedRows: progress.indexedRows, indexState: progress.state, failReason: progress.failReason,
     })),
   }),
 

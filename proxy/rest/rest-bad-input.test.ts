@@ -100,8 +100,31 @@ describe("REST v2 bad input", () => {
     expectError(await client.post("collections/create", { collectionName: "nodim", schema: { fields: [...fields, { fieldName: "a", dataType: "int64" }] } }), 1100, /data type int64 is invalid \(case sensitive\)/);
     expectError(await client.post("collections/create", { collectionName: "nodim", schema: { fields }, indexParams: [{ fieldName: "nope", metricType: "L2" }] }), 1802, /`nope` hasn't defined in schema/);
     expectError(await client.post("collections/create", { collectionName: "nodim", schema: { fields }, indexParams: [{ fieldName: "pk", indexType: "STL_SORT" }] }), 1100, /not a vector field/);
-    expectError(await client.post("collections/create", { collectionName: "nodim", schema: { fields }, indexParams: [{ fieldName: "v", indexType: "HNSW" }] }), 1100, /HNSW/);
+    expectError(await client.post("collections/create", { collectionName: "nodim", schema: { fields }, indexParams: [{ fieldName: "v", indexType: "HNSW", params: { M: 1 } }] }), 1100, /HNSW parameter M must be in \[2, 2048\]/);
+    expectError(await client.post("collections/create", { collectionName: "nodim", schema: { fields }, indexParams: [{ fieldName: "v", indexType: "IVF_FLAT", params: { nlist: 128 } }] }), 1100, /index type IVF_FLAT is not supported/);
     expect(await collectionNames()).toEqual(before);
+  });
+
+  it("refuses bad index requests with 1100 and changes no index", async () => {
+    await client.ok("collections/create", {
+      collectionName: "indexed",
+      schema: { fields: [{ fieldName: "pk", dataType: "Int64", isPrimary: true }, { fieldName: "v", dataType: "FloatVector", elementTypeParams: { dim: 2 } }, { fieldName: "price", dataType: "Double" }] },
+    });
+    await client.ok("indexes/create", { collectionName: "indexed", indexParams: [{ fieldName: "v", metricType: "IP", indexType: "HNSW", params: { M: 8, efConstruction: 64 } }] });
+    const create = (entry: Record<string, unknown>): Promise<RestReply> => client.post("indexes/create", { collectionName: "indexed", indexParams: [entry] });
+    expectError(await create({ fieldName: "v", indexName: "w", indexType: "GRAPH_X" }), 1100, /unknown index type "GRAPH_X"; supported: HNSW \(params M, efConstruction\), FLAT \(exact search\), AUTOINDEX/);
+    expectError(await create({ fieldName: "v", indexName: "w", indexType: "DISKANN" }), 1100, /index type DISKANN is not supported/);
+    expectError(await create({ fieldName: "v", indexName: "w", indexType: "HNSW", params: { M: 4096 } }), 1100, /M must be in \[2, 2048\] \(hnswMMin, hnswMMax\), got 4096/);
+    expectError(await create({ fieldName: "v", indexName: "w", indexType: "HNSW", params: { efConstruction: 12.5 } }), 1100, /efConstruction must be an integer in \[1, 65535\], got "12.5"/);
+    expectError(await create({ fieldName: "v", indexName: "w", indexType: "HNSW", params: { efConstruction: "many" } }), 1100, /efConstruction must be an integer/);
+    expectError(await create({ fieldName: "v", indexName: "w", indexType: "HNSW", metricType: "JACCARD" }), 1100, /metric type "JACCARD" is not one of L2, IP, COSINE/);
+    expectError(await create({ fieldName: "price", indexName: "p", indexType: "HNSW" }), 1100, /field "price" is not a vector field/);
+    expectError(await create({ fieldName: "v", metricType: "IP", indexType: "HNSW", params: { M: 16 } }), 1100, /field "v" already has index "v" \(HNSW, IP, M 8, efConstruction 64\); drop it first/);
+    expect(await client.ok("indexes/list", { collectionName: "indexed" })).toEqual(["v"]);
+    expect(await client.ok("indexes/describe", { collectionName: "indexed", indexName: "v" })).toEqual([{
+      indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "IP", totalRows: 0, pendingRows: 0, indexedRows: 0, indexState: "Finished", failReason: "",
+    }]);
+    await client.ok("collections/drop", { collectionName: "indexed" });
   });
 
   it("refuses bad rows with code 1804 and writes none of them", async () => {

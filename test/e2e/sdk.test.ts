@@ -266,6 +266,45 @@ describe("errors through the SDK", () => {
     expect(badSearch.status.reason).toMatch(/dim/);
   });
 
+  it("creates HNSW and AUTOINDEX indexes, reports their state and progress, and refuses bad index requests with 1100", async () => {
+    await client.createCollection({
+      collection_name: "graphs",
+      fields: [{ name: "id", data_type: DataType.Int64, is_primary_key: true }, { name: "v", data_type: DataType.FloatVector, dim: 4 }, { name: "w", data_type: DataType.FloatVector, dim: 4 }, { name: "n", data_type: DataType.Int32 }],
+    });
+    const created = await client.createIndex({ collection_name: "graphs", field_name: "v", index_name: "v_hnsw", index_type: "HNSW", metric_type: "IP", params: { M: 8, efConstruction: 64 } });
+    expect(created.error_code).toBe("Success");
+    expect((await client.createIndex({ collection_name: "graphs", field_name: "w", index_type: "AUTOINDEX", metric_type: "L2" })).error_code).toBe("Success");
+    const described = await client.describeIndex({ collection_name: "graphs", index_name: "v_hnsw" });
+    expect(described.status.error_code).toBe("Success");
+    const [description] = described.index_descriptions;
+    expect(description).toMatchObject({ index_name: "v_hnsw", field_name: "v", state: "Finished", indexed_rows: "0", total_rows: "0", pending_index_rows: "0", index_state_fail_reason: "" });
+    const params = Object.fromEntries((description?.params ?? []).map((pair) => [pair.key, pair.value]));
+    expect(params).toEqual({ index_type: "HNSW", metric_type: "IP", params: '{"M":8,"efConstruction":64}' });
+    const auto = (await client.describeIndex({ collection_name: "graphs", field_name: "w" })).index_descriptions[0];
+    expect(Object.fromEntries((auto?.params ?? []).map((pair) => [pair.key, pair.value]))).toEqual({ index_type: "AUTOINDEX", metric_type: "L2", params: "{}" });
+    expect(await client.getIndexState({ collection_name: "graphs", field_name: "v" })).toMatchObject({ status: { error_code: "Success" }, state: "Finished", fail_reason: "" });
+    expect(await client.getIndexBuildProgress({ collection_name: "graphs", field_name: "v" })).toMatchObject({ status: { error_code: "Success" }, indexed_rows: "0", total_rows: "0" });
+
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ field_name: "v", index_name: "x", index_type: "IVF_SQ8", metric_type: "IP", params: { nlist: 128 } }, /index type IVF_SQ8 is not supported/],
+      [{ field_name: "v", index_name: "x", index_type: "NSG", metric_type: "IP" }, /unknown index type "NSG"/],
+      [{ field_name: "v", index_name: "x", index_type: "HNSW", metric_type: "IP", params: { M: 0 } }, /M must be in \[2, 2048\]/],
+      [{ field_name: "v", index_name: "x", index_type: "HNSW", metric_type: "IP", params: { efConstruction: "x" } }, /efConstruction must be an integer/],
+      [{ field_name: "v", index_name: "x", index_type: "HNSW", metric_type: "BM25" }, /metric type "BM25" is not one of L2, IP, COSINE/],
+      [{ field_name: "n", index_name: "x", index_type: "HNSW", metric_type: "L2" }, /field "n" is not a vector field/],
+      [{ field_name: "v", index_name: "v_hnsw", index_type: "HNSW", metric_type: "IP", params: { M: 16, efConstruction: 64 } }, /field "v" already has index "v_hnsw" \(HNSW, IP, M 8, efConstruction 64\)/],
+    ];
+    for (const [request, reason] of bad) {
+      const status = await client.createIndex({ collection_name: "graphs", ...request } as never);
+      expect(status, JSON.stringify(request)).toMatchObject({ error_code: "UnexpectedError", code: 1100 });
+      expect(status.reason).toMatch(reason);
+    }
+    expect((await client.describeIndex({ collection_name: "graphs" })).index_descriptions.map((index) => index.index_name).sort()).toEqual(["v_hnsw", "w"]);
+    expect((await client.getIndexState({ collection_name: "graphs", field_name: "n" })).status).toMatchObject({ error_code: "IndexNotExist", code: 700 });
+    expect((await client.dropIndex({ collection_name: "graphs", field_name: "v" })).error_code).toBe("Success");
+    expect((await client.dropCollection({ collection_name: "graphs" })).error_code).toBe("Success");
+  });
+
   it("answers an RPC Vela does not implement with a clear not-supported status, without hanging", async () => {
     const result = await client.listResourceGroups();
     expect(result.status.error_code).toBe("UnexpectedError");
