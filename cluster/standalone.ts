@@ -37,7 +37,6 @@ import { LocalObjectStore } from "../storage/object/local-object-store.ts";
 import type { ObjectStore } from "../storage/object/object-store.ts";
 import { ChannelWriter, sessionLostError } from "../timesync/channel-writer.ts";
 import { TimeSync } from "../timesync/time-sync.ts";
-import type { DataCoordApi } from "../types/data-coord.ts";
 import { INDEX_NODE_ROLE } from "../types/index-node.ts";
 import { Session } from "./session.ts";
 
