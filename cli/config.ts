@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { invalidArgument } from "../common/errors.ts";
 import {
-  apiDefaults, dataCoordDefaults, dataNodeDefaults, logDefaults, proxyDefaults, queryNodeReadDefaults, rootCoordDefaults, timeSyncDefaults,
+  apiDefaults, dataCoordDefaults, dataNodeDefaults, logDefaults, proxyDefaults, queryNodeLoadDefaults, queryNodeReadDefaults, rootCoordDefaults, timeSyncDefaults,
 } from "../common/config.ts";
 
 /** Groups of named bounds a config file may override (`"limits": {"dataCoord": {"segmentRowCountMax": 100000}}`). */
@@ -17,6 +17,7 @@ export const LIMIT_GROUPS = {
   dataNode: dataNodeDefaults,
   proxy: proxyDefaults,
   queryNode: queryNodeReadDefaults,
+  queryNodeLoad: queryNodeLoadDefaults,
   api: apiDefaults,
   log: logDefaults,
 } as const;

@@ -34,6 +34,7 @@ function standaloneLimits(limits: LimitOverrides | undefined): Partial<Standalon
     ...(limits.dataNode === undefined ? {} : { dataNodeLimits: limits.dataNode }),
     ...(limits.proxy === undefined ? {} : { proxyLimits: limits.proxy }),
     ...(limits.queryNode === undefined ? {} : { readLimits: limits.queryNode }),
+    ...(limits.queryNodeLoad === undefined ? {} : { queryNodeLoadLimits: limits.queryNodeLoad }),
     ...(limits.api === undefined ? {} : { apiLimits: limits.api }),
   };
 }

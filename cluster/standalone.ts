@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { systemClock, type Clock } from "../common/clock.ts";
 import {
   rootCoordDefaults, sessionDefaults, timeSyncDefaults, resolveLimits,
-  apiDefaults, type ApiLimits, type DataCoordLimits, type DataNodeLimits, type IndexCoordLimits, type IndexNodeLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
+  apiDefaults, type ApiLimits, type DataCoordLimits, type DataNodeLimits, type QueryNodeLoadLimits, queryNodeLoadDefaults, type IndexCoordLimits, type IndexNodeLimits, type ProxyLimits, type QueryNodeReadLimits, type RootCoordLimits, type TimeSyncLimits, type WorkerPoolLimits,
 } from "../common/config.ts";
 import { RootCoord, pchannelNames } from "../coord/root-coord.ts";
 import { DataCoord } from "../coord/data-coord.ts";
@@ -19,6 +19,7 @@ import { TimestampOracle } from "../coord/tso.ts";
 import { IndexCoord } from "../coord/index-coord.ts";
 import { QueryCoord } from "../coord/query-coord.ts";
 import { IndexNode } from "../indexnode/index-node.ts";
+import { createHnswPool } from "../indexnode/hnsw/hnsw-pool.ts";
 import { PublicServer } from "../proxy/api/public-server.ts";
 import { VelaService, type FilterParser } from "../proxy/api/vela-service.ts";
 import { createMilvusGrpcService } from "../proxy/grpc/milvus-grpc-service.ts";
@@ -53,6 +54,7 @@ export interface StandaloneOptions {
   timeSyncLimits?: Partial<TimeSyncLimits>;
   dataCoordLimits?: Partial<DataCoordLimits>;
   dataNodeLimits?: Partial<DataNodeLimits>;
+  queryNodeLoadLimits?: Partial<QueryNodeLoadLimits>;
   proxyLimits?: Partial<ProxyLimits>;
   readLimits?: Partial<QueryNodeReadLimits>;
   apiLimits?: Partial<ApiLimits>;
@@ -223,25 +225,9 @@ export class Standalone {
     });
     const dataCoord = this.dataCoord;
     this.closers.unshift(() => dataCoord.close());
-    const queryNodeId = String(await this.rootCoord.allocIds(1));
-    const queryNode = new QueryNode({
-      nodeId: queryNodeId, log: this.log, clock, objectStore: this.objectStore, binlogPool, dataCoord: this.dataCoord, onError: onBackgroundError,
-      search: (request) => searchBruteForce(pool, request),
-      reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
-      ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
-    });
-    this.queryNode = queryNode;
-    this.closers.unshift(() => queryNode.close());
-    await this.dataCoord.registerDataNode(dataNode);
-    this.dataCoord.start();
-    this.queryCoord = await QueryCoord.open({ metaStore: this.metaStore, rootCoord: this.rootCoord, nodes: [queryNode] });
-    this.reader = new ReadPath({
-      rootCoord: this.rootCoord, queryCoord: this.queryCoord, clock,
-      tickNow: () => this.timeSync.tickNow(),
-      reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
-      ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
-    });
-    const queryCoord = this.queryCoord;
+    // Index building: an index node and the coordinator that gives it flushed segments to index. The
+    // coordinator asks whether a collection is loaded (an index cannot be dropped then) lazily: the
+    // query coordinator is opened after it, since reloading collections at start needs their indexes.
     const indexNodeId = String(await this.rootCoord.allocIds(1));
     const indexNode = new IndexNode({
       nodeId: indexNodeId, objectStore: this.objectStore,
@@ -257,14 +243,40 @@ export class Standalone {
       metaStore: this.metaStore, objectStore: this.objectStore, dataCoord: this.dataCoord, clock,
       connectNode: (nodeId) => (nodeId === indexNode.nodeId ? indexNode : undefined),
       allocId: () => rootCoord.allocIds(1), allocTimestamp: () => rootCoord.allocTimestamp(),
-      isLoaded: (collectionId) => queryCoord.loadState(collectionId) !== "NotLoad",
+      isLoaded: (collectionId) => this.queryCoord.loadState(collectionId) !== "NotLoad",
       onBackgroundError,
       ...(options.indexCoordLimits === undefined ? {} : { limits: options.indexCoordLimits }),
     });
     this.indexCoord = indexCoord;
     this.closers.unshift(() => indexCoord.close());
     indexNode.onJobSettled(() => indexCoord.requestRound());
+
+    // The query node searches sealed segments' HNSW indexes in a pool of its own.
+    const loadLimits = resolveLimits(queryNodeLoadDefaults, options.queryNodeLoadLimits, "query node load");
+    const hnswPool = createHnswPool({ name: "query node HNSW pool", workerCount: loadLimits.hnswWorkers });
+    this.closers.unshift(() => hnswPool.close());
+    const queryNodeId = String(await this.rootCoord.allocIds(1));
+    const queryNode = new QueryNode({
+      nodeId: queryNodeId, log: this.log, clock, objectStore: this.objectStore, binlogPool, dataCoord: this.dataCoord, onError: onBackgroundError,
+      indexes: { api: indexCoord, pool: hnswPool, replicas: loadLimits.indexReplicas }, loadLimits,
+      search: (request) => searchBruteForce(pool, request),
+      reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
+      ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
+    });
+    this.queryNode = queryNode;
+    this.closers.unshift(() => queryNode.close());
+    await this.dataCoord.registerDataNode(dataNode);
+    this.dataCoord.start();
+    this.queryCoord = await QueryCoord.open({ metaStore: this.metaStore, rootCoord: this.rootCoord, nodes: [queryNode], dataCoord: this.dataCoord, indexCoord });
+    const queryCoord = this.queryCoord;
+    this.closers.unshift(async () => queryCoord.close());
     indexCoord.start();
+    this.reader = new ReadPath({
+      rootCoord: this.rootCoord, queryCoord: this.queryCoord, clock,
+      tickNow: () => this.timeSync.tickNow(),
+      reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
+      ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),
+    });
     this.apiLimits = resolveLimits(apiDefaults, options.apiLimits, "api");
     this.service = new VelaService({
       rootCoord, queryCoord, indexCoord: this.indexCoord, dataCoord: this.dataCoord, proxy: this.proxy,

@@ -266,6 +266,16 @@ export const queryNodeDefaults = {
 } as const;
 export type QueryNodeLimits = { -readonly [K in keyof typeof queryNodeDefaults]: number };
 
+export const queryNodeLoadDefaults = {
+  /** Bytes of segment data and indexes a query node holds; a load that would pass it is refused. */
+  memoryBytesMax: 16 * 1024 * 1024 * 1024,
+  /** Copies of each segment's HNSW index, each in its own worker (at most the HNSW pool's workers), so one segment's searches run in parallel. */
+  indexReplicas: 2,
+  /** Worker threads searching HNSW indexes on a query node; 0: one per core. */
+  hnswWorkers: 0,
+} as const;
+export type QueryNodeLoadLimits = { -readonly [K in keyof typeof queryNodeLoadDefaults]: number };
+
 export const queryNodeReadDefaults = {
   /** Longest a search or query waits for tsafe to reach its guarantee timestamp. */
   tsafeWaitMsMax: 10_000,

@@ -707,11 +707,15 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
         } catch {
           continue; // not a binlog: leave it alone
         }
-        // A file written after the set of references was taken may belong to a commit in progress;
-        // the age bound covers that, and a record that names it now keeps it.
-        if (this.isReferenced(object.key)) continue;
-        await this.options.objectStore.delete(object.key);
-        deleted += 1;
+        // A file written after the set of references was taken may belong to a commit in progress: the
+        // age bound covers a data node's write-to-commit time, and the check and the delete run under
+        // the lock commits take, so a commit whose transaction is accepted always keeps its files.
+        const removed = await this.mutex.run(async () => {
+          if (this.isReferenced(object.key)) return false;
+          await this.options.objectStore.delete(object.key);
+          return true;
+        });
+        if (removed) deleted += 1;
       }
     }
     return deleted;

@@ -13,6 +13,8 @@ import type { Timestamp } from "../common/timestamp.ts";
 import type { QueryNode } from "../querynode/query-node.ts";
 import { decodeValue, type MetaStore } from "../storage/meta/meta-store.ts";
 import type { RootCoordApi } from "../types/root-coord.ts";
+import type { DataCoordApi, SegmentEvent } from "../types/data-coord.ts";
+import type { IndexCoordApi, SegmentIndexInfo } from "../types/index-coord.ts";
 import { decodeRecord, encodeRecord, type CollectionInfo } from "./catalog.ts";
 import { rangeAll } from "../storage/meta/range-all.ts";
 
@@ -32,6 +34,10 @@ export interface QueryCoordOptions {
   metaStore: MetaStore;
   rootCoord: RootCoordApi;
   nodes: readonly QueryNode[];
+  /** Segment events (flushed, compacted, dropped) to hand off to the node serving each vchannel. */
+  dataCoord?: DataCoordApi;
+  /** Finished index builds to hand to the nodes serving the collection. */
+  indexCoord?: IndexCoordApi;
 }
 
 const loadKey = (collectionId: bigint): string => `load/${collectionId}`;
@@ -39,9 +45,29 @@ const loadKey = (collectionId: bigint): string => `load/${collectionId}`;
 export class QueryCoord {
   private readonly loads = new Map<bigint, LoadRecord>();
   private readonly mutex = new Mutex();
+  private readonly unsubscribe: Array<() => void> = [];
 
   private constructor(private readonly options: QueryCoordOptions) {
     if (options.nodes.length === 0) throw invalidArgument("the query coordinator needs at least one query node");
+    // Handoff (DESIGN §6): the node serving a vchannel is told of each flushed, compacted or dropped
+    // segment and of each finished index build; it loads the sealed segment with its index and only
+    // then drops the growing copy.
+    const forwardSegment = (event: SegmentEvent): void => {
+      const nodeId = this.loads.get(event.segment.collectionId)?.assignment[event.segment.vchannel];
+      if (nodeId !== undefined) this.options.nodes.find((node) => node.nodeId === nodeId)?.onSegmentEvent(event);
+    };
+    const forwardIndex = (info: SegmentIndexInfo): void => {
+      const record = this.loads.get(info.collectionId);
+      if (record === undefined) return;
+      for (const nodeId of new Set(Object.values(record.assignment))) this.options.nodes.find((node) => node.nodeId === nodeId)?.onIndexBuilt(info);
+    };
+    if (options.dataCoord !== undefined) this.unsubscribe.push(options.dataCoord.onSegmentEvent(forwardSegment));
+    if (options.indexCoord !== undefined) this.unsubscribe.push(options.indexCoord.onIndexBuilt(forwardIndex));
+  }
+
+  /** Stops forwarding events. */
+  close(): void {
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
   }
 
   /** Opens the coordinator and re-loads what was loaded before a restart. */

@@ -15,8 +15,19 @@ import { assert } from "../common/errors.ts";
 import { DataType, type CollectionSchema, type FieldSchema } from "../common/schema.ts";
 import type { Timestamp } from "../common/timestamp.ts";
 import { Bitset } from "./compute/bitset.ts";
+import type { MetricType } from "./compute/metric.ts";
+import type { HnswHandle } from "../indexnode/hnsw/hnsw-pool.ts";
 
 export type PrimaryKey = bigint | string;
+
+/** A loaded vector index of a sealed segment's field: labels are the segment's row numbers. */
+export interface LoadedVectorIndex {
+  handle: HnswHandle;
+  metric: MetricType;
+  rows: number;
+  /** Bytes the index takes in its workers (all copies). */
+  residentBytes: number;
+}
 
 /**
  * A scalar column as filters read it. `typed`: Bool as 0/1 bytes, integers and floats in their typed
@@ -67,6 +78,11 @@ export class GrowingSegment {
   private readonly pkField: FieldSchema;
   private readonly parsedJson = new Map<number, unknown[]>();
   private bytesHeld = 0;
+  /** Vector indexes by field id (sealed segments whose index is built). */
+  readonly vectorIndexes = new Map<number, LoadedVectorIndex>();
+  /** Reads using the segment now; a retired segment frees its indexes when the last one ends. */
+  private pins = 0;
+  private retired: (() => void) | undefined;
 
   constructor(
     readonly segmentId: bigint,
@@ -91,6 +107,26 @@ export class GrowingSegment {
 
   get rowCount(): number {
     return this.rows;
+  }
+
+  /** A read holds the segment (its indexes stay loaded until unpin). */
+  pin(): void {
+    this.pins += 1;
+  }
+
+  unpin(): void {
+    this.pins -= 1;
+    if (this.pins === 0 && this.retired !== undefined) {
+      const release = this.retired;
+      this.retired = undefined;
+      release();
+    }
+  }
+
+  /** The segment left its replica: `release` runs once no read holds it. */
+  retire(release: () => void): void {
+    if (this.pins === 0) release();
+    else this.retired = release;
   }
 
   /** Approximate bytes held (columns at their capacity, index entries estimated). */

@@ -18,10 +18,14 @@ import type { MetricType } from "./compute/metric.ts";
 import { hitsFromTopK, reduceSearchHits, type ReduceOptions, type ReducedHits, type SearchHits } from "./compute/reduce.ts";
 import type { TopKResult } from "./compute/topk.ts";
 import type { GrowingSegment, PrimaryKey } from "./growing-segment.ts";
-import { CollectionReplica, VchannelReplica } from "./replica.ts";
+import { CollectionReplica, VchannelReplica, type IndexLoader } from "./replica.ts";
 import type { WorkerPool } from "../common/worker-pool.ts";
 import type { ObjectStore } from "../storage/object/object-store.ts";
-import type { DataCoordApi } from "../types/data-coord.ts";
+import type { DataCoordApi, SegmentEvent } from "../types/data-coord.ts";
+import type { SegmentIndexInfo } from "../types/index-coord.ts";
+import { queryNodeLoadDefaults, type QueryNodeLoadLimits } from "../common/config.ts";
+import { estimateRowBytes } from "../coord/data-coord.ts";
+import { shouldUseExactSearch } from "../indexnode/hnsw/hnsw-request.ts";
 import type { FilterExpr } from "../expr/ast.ts";
 import { evaluateFilter } from "../expr/evaluate.ts";
 
@@ -95,6 +99,9 @@ export interface QueryNodeOptions {
   binlogPool?: WorkerPool;
   /** Segment records and checkpoints: replay starts from them (undefined: replay the whole log). */
   dataCoord?: DataCoordApi;
+  /** Built indexes of sealed segments and the pool that searches them (absent: exact search only). */
+  indexes?: IndexLoader;
+  loadLimits?: Partial<QueryNodeLoadLimits>;
   /** A background failure (a handoff that could not load its segment; it is retried). */
   onError?: (error: unknown) => void;
   search: SegmentSearch;
@@ -115,16 +122,25 @@ export class QueryNode {
   private readsInFlight = 0;
 
   private readonly reduce: HitsReducer;
-  private readonly unsubscribe: () => void;
+  readonly loadLimits: QueryNodeLoadLimits;
 
   constructor(private readonly options: QueryNodeOptions) {
     this.nodeId = options.nodeId;
     this.reduce = options.reduce ?? reduceInline;
     this.limits = resolveLimits(queryNodeReadDefaults, options.limits, "query node");
-    this.unsubscribe = options.dataCoord?.onSegmentEvent((event) => {
-      const channel = this.collections.get(event.segment.collectionId)?.vchannels.get(event.segment.vchannel);
-      channel?.onSegmentEvent(event.kind, event.segment);
-    }) ?? (() => undefined);
+    this.loadLimits = resolveLimits(queryNodeLoadDefaults, options.loadLimits, "query node load");
+  }
+
+  /** A segment of a served vchannel was flushed, compacted or dropped (the query coordinator forwards it). */
+  onSegmentEvent(event: SegmentEvent): void {
+    this.collections.get(event.segment.collectionId)?.vchannels.get(event.segment.vchannel)?.onSegmentEvent(event.kind, event.segment);
+  }
+
+  /** An index build finished (the query coordinator forwards it). */
+  onIndexBuilt(info: SegmentIndexInfo): void {
+    const replica = this.collections.get(info.collectionId);
+    if (replica === undefined) return;
+    for (const channel of replica.vchannels.values()) channel.onIndexBuilt(info);
   }
 
   /** Starts replaying the collection's vchannels (all of them, or `vchannels`); returns at once. */
@@ -137,9 +153,14 @@ export class QueryNode {
       // The partition set changed: rebuild from the log so the newly served partitions have their rows.
       await this.releaseCollection(info.id);
     }
+    this.checkMemoryFor(info, partitionIds, vchannels);
     const replica = new CollectionReplica(info, partitionIds);
     this.collections.set(info.id, replica);
-    const loader = { ...(this.options.objectStore === undefined ? {} : { objectStore: this.options.objectStore }), ...(this.options.binlogPool === undefined ? {} : { pool: this.options.binlogPool }) };
+    const loader = {
+      ...(this.options.objectStore === undefined ? {} : { objectStore: this.options.objectStore }),
+      ...(this.options.binlogPool === undefined ? {} : { pool: this.options.binlogPool }),
+      ...(this.options.indexes === undefined ? {} : { indexes: this.options.indexes }),
+    };
     for (const vchannel of vchannels) {
       const shard = info.vchannels.indexOf(vchannel);
       if (shard < 0) throw invalidArgument(`vchannel ${vchannel} is not a shard of collection ${info.name}`);
@@ -161,6 +182,7 @@ export class QueryNode {
     this.collections.delete(collectionId);
     replica.released = true;
     await Promise.all([...replica.vchannels.values()].map((channel) => channel.stop()));
+    for (const channel of replica.vchannels.values()) channel.retireAll();
   }
 
   isLoaded(collectionId: bigint): boolean {
@@ -179,6 +201,30 @@ export class QueryNode {
       for (const channel of replica.vchannels.values()) out.push({ collectionId: replica.info.id, collectionName: replica.info.name, vchannel: channel.vchannel, tsafe: channel.tsafe });
     }
     return out;
+  }
+
+  /**
+   * Refuses a load that would take the node past memoryBytesMax: the segments' rows at the schema's
+   * estimated row size plus their index files, over what the node holds already.
+   */
+  private checkMemoryFor(info: CollectionInfo, partitionIds: readonly bigint[] | undefined, vchannels: readonly string[]): void {
+    const dataCoord = this.options.dataCoord;
+    if (dataCoord === undefined) return;
+    const rowBytes = estimateRowBytes(info.schema);
+    let needed = 0;
+    for (const segment of dataCoord.listSegments(info.id)) {
+      if (!vchannels.includes(segment.vchannel) || segment.state === "dropped") continue;
+      if (partitionIds !== undefined && !partitionIds.includes(segment.partitionId)) continue;
+      needed += segment.numRows * rowBytes;
+      for (const field of info.schema.fields) {
+        const built = this.options.indexes?.api.segmentIndex(segment.id, field.fieldId);
+        if (built !== undefined) needed += built.indexFileBytes * this.loadLimits.indexReplicas;
+      }
+    }
+    const held = this.memoryUsage().bytes;
+    if (held + needed > this.loadLimits.memoryBytesMax) {
+      throw limitExceeded(`query node ${this.nodeId} cannot load collection ${info.name}: it needs about ${needed} bytes and holds ${held} of ${this.loadLimits.memoryBytesMax} (memoryBytesMax); release a collection or add query nodes`);
+    }
   }
 
   /** Segments of a collection this node serves from binlogs (flushed and handed off), for tests and metrics. */
@@ -209,6 +255,7 @@ export class QueryNode {
         for (const segment of channel.segmentList()) {
           rows += segment.rowCount;
           bytes += segment.memoryBytes;
+          for (const index of segment.vectorIndexes.values()) bytes += index.residentBytes;
           segments += 1;
         }
       }
@@ -228,20 +275,32 @@ export class QueryNode {
       // One input per segment, in segment order, so that ties resolve the same way whatever finishes first.
       const inputs: Array<{ segment: GrowingSegment; hits: SearchHits & { rows: Int32Array } } | undefined> = [];
       const searches: Array<Promise<void>> = [];
-      for (const segment of segments) {
-        const rowCount = segment.snapshotRowCount();
-        if (rowCount === 0) continue;
-        const slot = inputs.push(undefined) - 1;
-        searches.push(this.allowedRows(segment, snapshotTs, rowCount, request).then(async (allowed) => {
-          if (allowed === undefined) return;
-          const result = await this.options.search({
-            vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
-            dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
-          });
-          inputs[slot] = { segment, hits: hitsFromTopK(result, segment.primaryKeyColumn()) };
-        }));
+      for (const segment of segments) segment.pin();
+      try {
+        for (const segment of segments) {
+          const rowCount = segment.snapshotRowCount();
+          if (rowCount === 0) continue;
+          const slot = inputs.push(undefined) - 1;
+          searches.push(this.allowedRows(segment, snapshotTs, rowCount, request).then(async (allowed) => {
+            if (allowed === undefined) return;
+            const index = segment.vectorIndexes.get(field.fieldId);
+            const hnsw = this.options.indexes?.pool;
+            // Sealed and indexed: HNSW with the filter as its callback, unless the filter keeps so few
+            // rows that the graph walk would visit most of the segment anyway.
+            const useIndex = index !== undefined && hnsw !== undefined && index.metric === request.metric && index.rows === rowCount && !shouldUseExactSearch(allowed.count(), rowCount);
+            const result = useIndex
+              ? await hnsw.search(index.handle, { queries: request.queries, nq: request.nq, topk: Math.min(request.topk, rowCount), ...(request.ef === undefined ? {} : { ef: Math.max(request.ef, request.topk) }), allowed })
+              : await this.options.search({
+                vectors: segment.vectorData(field.fieldId).subarray(0, rowCount * dim),
+                dim, allowed, queries: request.queries, nq: request.nq, topk: request.topk, metric: request.metric,
+              });
+            inputs[slot] = { segment, hits: hitsFromTopK(result, segment.primaryKeyColumn()) };
+          }));
+        }
+        await Promise.all(searches);
+      } finally {
+        for (const segment of segments) segment.unpin();
       }
-      await Promise.all(searches);
       const searched = inputs.filter((input) => input !== undefined);
       const reduced = await this.reduce(searched.map((input) => input.hits), { metric: request.metric, nq: request.nq, topk: request.topk });
       const outputFields = this.outputFields(replica, request.outputFieldIds);
@@ -324,7 +383,6 @@ export class QueryNode {
   }
 
   async close(): Promise<void> {
-    this.unsubscribe();
     await Promise.all([...this.collections.keys()].map((id) => this.releaseCollection(id)));
   }
 

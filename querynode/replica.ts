@@ -30,6 +30,9 @@ import { decodeDeleteMsg, decodeInsertMsg, decodePartitionDdlMsg } from "../prot
 import type { Log, LogReader, LogRecord } from "../storage/log/log.ts";
 import type { ObjectStore } from "../storage/object/object-store.ts";
 import type { ChannelCheckpoint, SegmentInfo } from "../types/data-coord.ts";
+import type { IndexCoordApi, SegmentIndexInfo } from "../types/index-coord.ts";
+import type { HnswPool } from "../indexnode/hnsw/hnsw-pool.ts";
+import { DataType } from "../common/schema.ts";
 import { GrowingSegment, type PrimaryKey } from "./growing-segment.ts";
 
 /** What a vchannel replica starts from: the committed checkpoint and the segments with binlogs. */
@@ -43,6 +46,60 @@ export interface SegmentLoader {
   objectStore?: ObjectStore;
   /** Decodes large binlogs off the event loop. */
   pool?: WorkerPool;
+  /** Where built vector indexes are found and loaded (absent: sealed segments are searched exactly). */
+  indexes?: IndexLoader;
+}
+
+export interface IndexLoader {
+  api: IndexCoordApi;
+  pool: HnswPool;
+  /** Copies of each index, each in its own HNSW worker. */
+  replicas: number;
+}
+
+/** The vector fields of the collection that have an HNSW index defined (they wait for builds). */
+function hnswFields(loader: SegmentLoader, collection: CollectionInfo): number[] {
+  const api = loader.indexes?.api;
+  if (api === undefined) return [];
+  return collection.schema.fields
+    .filter((field) => field.dataType === DataType.FloatVector && api.indexOfField(collection.id, field.fieldId)?.indexType === "HNSW")
+    .map((field) => field.fieldId);
+}
+
+/** True when every HNSW-indexed field of the segment has a finished build. */
+export function indexesBuilt(loader: SegmentLoader, segmentId: bigint, collection: CollectionInfo): boolean {
+  return hnswFields(loader, collection).every((fieldId) => loader.indexes?.api.segmentIndex(segmentId, fieldId) !== undefined);
+}
+
+/** Loads the finished builds of a sealed segment's vector fields that are not loaded yet. */
+export async function loadIndexes(loader: SegmentLoader, segment: GrowingSegment, collection: CollectionInfo): Promise<void> {
+  const source = loader.indexes;
+  if (source === undefined) return;
+  for (const fieldId of hnswFields(loader, collection)) {
+    if (segment.vectorIndexes.has(fieldId)) continue;
+    const info = source.api.segmentIndex(segment.segmentId, fieldId);
+    if (info === undefined) continue;
+    if (info.rowCount !== segment.rowCount) {
+      throw new VelaError(ErrorCode.Internal, `the index of segment ${segment.segmentId} field ${fieldId} has ${info.rowCount} rows, the segment ${segment.rowCount}; searching it exactly`);
+    }
+    if (loader.objectStore === undefined) throw new VelaError(ErrorCode.Unavailable, `segment ${segment.segmentId} has an index, but this query node has no object store`);
+    const bytes = await loader.objectStore.get(info.indexFilePath);
+    const replicas = Math.max(1, Math.min(source.replicas, source.pool.stats().lanes.length));
+    const handle = await source.pool.load(bytes, { replicas });
+    if (segment.vectorIndexes.has(fieldId)) {
+      await source.pool.release(handle); // loaded twice concurrently: keep the first
+      continue;
+    }
+    segment.vectorIndexes.set(fieldId, { handle, metric: info.metricType, rows: info.rowCount, residentBytes: handle.residentBytesPerCopy * handle.lanes.length });
+  }
+}
+
+/** Frees a segment's indexes once no read holds it. */
+export function retireSegment(loader: SegmentLoader, segment: GrowingSegment): void {
+  segment.retire(() => {
+    for (const index of segment.vectorIndexes.values()) void loader.indexes?.pool.release(index.handle).catch(() => undefined);
+    segment.vectorIndexes.clear();
+  });
 }
 
 /** Reads a segment's committed binlogs into an in-memory segment (rows in timestamp order, tombstones applied). */
@@ -98,6 +155,7 @@ export class VchannelReplica {
       else this.syncedOffsets.set(info.id, info.syncedOffset);
       if (info.insertLogs.length === 0) continue;
       const segment = await loadSegment(this.loader, info, this.collection.info, this.vchannel);
+      if (info.state === "flushed") await loadIndexes(this.loader, segment, this.collection.info);
       this.segments.set(info.id, segment);
       this.rowsApplied += segment.rowCount;
     }
@@ -122,14 +180,39 @@ export class VchannelReplica {
     if (info.vchannel !== this.vchannel) return;
     if (kind === "dropped") {
       this.handoffs.delete(info.id);
+      const segment = this.segments.get(info.id);
       this.segments.delete(info.id);
       this.sealed.add(info.id);
+      if (segment !== undefined) retireSegment(this.loader, segment);
       return;
     }
     if (kind === "flushed" && !this.sealed.has(info.id) && this.collection.servesPartition(info.partitionId)) {
       this.handoffs.set(info.id, info);
       this.startHandoffs();
     }
+  }
+
+  /** A build finished: attach it to the sealed segment, or let a waiting handoff go ahead. */
+  onIndexBuilt(info: SegmentIndexInfo): void {
+    if (this.handoffs.has(info.segmentId)) {
+      this.startHandoffs();
+      return;
+    }
+    const segment = this.segments.get(info.segmentId);
+    if (segment === undefined || !this.sealed.has(info.segmentId) || segment.vectorIndexes.has(info.fieldId) || this.loading.has(info.segmentId)) return;
+    this.loading.add(info.segmentId);
+    loadIndexes(this.loader, segment, this.collection.info).then(() => {
+      this.loading.delete(info.segmentId);
+      if (this.segments.get(info.segmentId) !== segment) retireSegment(this.loader, segment);
+    }, (error: unknown) => {
+      this.loading.delete(info.segmentId);
+      this.onError(error);
+    });
+  }
+
+  /** Frees every segment's indexes (the replica stops). */
+  retireAll(): void {
+    for (const segment of this.segments.values()) retireSegment(this.loader, segment);
   }
 
   /** Segments held now, for reads: one consistent list (a handoff replaces entries, never adds twice). */
@@ -145,21 +228,31 @@ export class VchannelReplica {
   private startHandoffs(): void {
     for (const [id, info] of this.handoffs) {
       if (this.loading.has(id) || info.flushTs === undefined || info.flushTs > this.tsafe) continue;
+      // With an HNSW index defined, the growing copy stays until the flushed copy can come with its index.
+      if (!indexesBuilt(this.loader, id, this.collection.info)) continue;
       this.loading.add(id);
-      loadSegment(this.loader, info, this.collection.info, this.vchannel).then((loaded) => {
+      loadSegment(this.loader, info, this.collection.info, this.vchannel).then(async (loaded) => {
+        await loadIndexes(this.loader, loaded, this.collection.info);
+        return loaded;
+      }).then((loaded) => {
         this.loading.delete(id);
-        if (this.collection.released || !this.handoffs.has(id)) return;
+        if (this.collection.released || !this.handoffs.has(id)) {
+          retireSegment(this.loader, loaded);
+          return;
+        }
         this.handoffs.delete(id);
         const growing = this.segments.get(id);
         if (growing !== undefined && growing.rowCount !== loaded.rowCount) {
           // The copies must agree; keep serving the growing one rather than change an answer.
           this.onError(new VelaError(ErrorCode.Internal, `handoff of segment ${id}: binlogs hold ${loaded.rowCount} rows, the growing copy ${growing.rowCount}; keeping the growing copy`));
+          retireSegment(this.loader, loaded);
           return;
         }
         if (growing !== undefined) for (const [key, ts] of growing.tombstones()) loaded.applyDelete(key, ts);
         this.sealed.add(id);
         this.syncedOffsets.delete(id);
         this.segments.set(id, loaded);
+        if (growing !== undefined) retireSegment(this.loader, growing);
       }, (error: unknown) => {
         this.loading.delete(id);
         this.onError(error);
