@@ -122,7 +122,21 @@ export class QueryCoord {
       };
       await this.options.metaStore.put(loadKey(info.id), encodeRecord(record));
       this.loads.set(info.id, record);
-      await this.startOnNodes(info, record);
+      try {
+        await this.startOnNodes(info, record);
+      } catch (error) {
+        // A node refused (its memory budget) or failed: the load did not happen, to the letter.
+        await Promise.all(this.options.nodes.map((node) => node.releaseCollection(info.id)));
+        if (existing === undefined) {
+          this.loads.delete(info.id);
+          await this.options.metaStore.delete(loadKey(info.id));
+        } else {
+          this.loads.set(info.id, existing);
+          await this.options.metaStore.put(loadKey(info.id), encodeRecord(existing));
+          await this.startOnNodes(info, existing);
+        }
+        throw error;
+      }
     });
   }
 

@@ -123,6 +123,8 @@ export class QueryNode {
 
   private readonly reduce: HitsReducer;
   readonly loadLimits: QueryNodeLoadLimits;
+  /** Segment searches by kind, for metrics and tests: through an HNSW index, or exact. */
+  readonly searchCounts = { indexed: 0, exact: 0 };
 
   constructor(private readonly options: QueryNodeOptions) {
     this.nodeId = options.nodeId;
@@ -288,6 +290,8 @@ export class QueryNode {
             // Sealed and indexed: HNSW with the filter as its callback, unless the filter keeps so few
             // rows that the graph walk would visit most of the segment anyway.
             const useIndex = index !== undefined && hnsw !== undefined && index.metric === request.metric && index.rows === rowCount && !shouldUseExactSearch(allowed.count(), rowCount);
+            if (useIndex) this.searchCounts.indexed += 1;
+            else this.searchCounts.exact += 1;
             const result = useIndex
               ? await hnsw.search(index.handle, { queries: request.queries, nq: request.nq, topk: Math.min(request.topk, rowCount), ...(request.ef === undefined ? {} : { ef: Math.max(request.ef, request.topk) }), allowed })
               : await this.options.search({

@@ -27,7 +27,7 @@ const fastLimits: Partial<StandaloneOptions> = {
   rootCoordLimits: { pchannelCount: 2 },
   computePoolLimits: { workerCount: 1 },
   timeSyncLimits: { tickIntervalMs: 20 },
-  dataCoordLimits: { sealCheckIntervalMs: 20, segmentAllocationExpiryMs: 60, segmentRowCountMax: 120, logRetentionIntervalMs: 50 },
+  dataCoordLimits: { sealCheckIntervalMs: 20, segmentAllocationExpiryMs: 250, segmentRowCountMax: 120, logRetentionIntervalMs: 50 },
   dataNodeLimits: { checkpointIntervalMs: 30, bufferBytesMax: 8 * 1024 },
 };
 
