@@ -94,7 +94,15 @@ export function tagOfRow(row: number): number {
   return row % 100;
 }
 
-/** The row vector as a plain array (what the SDK and hnswlib take). */
-export function rowArray(vectors: Float32Array, dim: number, row: number): number[] {
-  return Array.from(vectors.subarray(row * dim, (row + 1) * dim));
+/** The rows a `tag < keepPercent` filter keeps: a byte mask (shared, for ground-truth workers) and their count. */
+export function tagFilterMask(rows: number, keepPercent: number): { mask: Uint8Array; kept: number } {
+  const mask = new Uint8Array(new SharedArrayBuffer(rows));
+  let kept = 0;
+  for (let row = 0; row < rows; row++) {
+    if (tagOfRow(row) < keepPercent) {
+      mask[row] = 1;
+      kept += 1;
+    }
+  }
+  return { mask, kept };
 }
