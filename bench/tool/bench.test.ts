@@ -41,6 +41,7 @@ describe("vela bench", () => {
     const strong = result.vela.mixed?.freshness.find((slot) => slot.consistency === "Strong");
     expect(strong?.probes).toBeGreaterThan(0);
     expect(strong?.errors.count).toBe(0);
+    expect(strong?.pollsMean).toBe(1); // a Strong search sees every write acknowledged before it
     expect(result.vela.mixed?.insertedRows).toBeGreaterThan(0);
 
     const hnswlib = result.peers.find((peer) => peer.name === "hnswlib-node, 1 thread");

@@ -45,12 +45,14 @@ function check(call: string, status: StatusLike | undefined): void {
   if (status.error_code !== "Success" && status.error_code !== 0) throw new VelaCallError(call, String(status.error_code), status.reason ?? "");
 }
 
-const consistencyLevels: Record<ConsistencyName, ConsistencyLevelEnum> = {
-  Strong: ConsistencyLevelEnum.Strong,
-  Bounded: ConsistencyLevelEnum.Bounded,
-  Session: ConsistencyLevelEnum.Session,
-  Eventually: ConsistencyLevelEnum.Eventually,
-};
+/**
+ * The consistency level as the SDK must be given it: by name. The SDK falls back to the collection's
+ * default with `level || default`, so the numeric ConsistencyLevelEnum.Strong (0) would silently
+ * become the default (Bounded); the protobuf encoder takes the enum's name as well.
+ */
+function consistencyLevel(name: ConsistencyName): ConsistencyLevelEnum {
+  return name as unknown as ConsistencyLevelEnum;
+}
 
 export interface SearchCall {
   /** nq query vectors, each a plain array. */
@@ -167,7 +169,7 @@ export class VelaDriver {
       data: single ? (call.vectors[0] as number[]) : call.vectors,
       limit: call.topk,
       output_fields: [],
-      consistency_level: consistencyLevels[call.consistency],
+      consistency_level: consistencyLevel(call.consistency),
       ...(call.ef === undefined ? {} : { params: { ef: call.ef } }),
       ...(call.filter === undefined ? {} : { filter: call.filter }),
     });
@@ -178,7 +180,7 @@ export class VelaDriver {
 
   /** Rows Vela counts in the collection (Strong). */
   async count(): Promise<number> {
-    const answer = await this.client.count({ collection_name: this.collection, consistency_level: ConsistencyLevelEnum.Strong } as never);
+    const answer = await this.client.count({ collection_name: this.collection, consistency_level: consistencyLevel("Strong") } as never);
     check("Count", answer.status);
     return Number(answer.data);
   }
