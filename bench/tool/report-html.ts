@@ -30,13 +30,18 @@ function niceStep(range: number): number {
 
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return "–";
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
   if (Math.abs(value) >= 100) return value.toFixed(0);
   if (Math.abs(value) >= 10) return value.toFixed(1);
   return Number(value.toPrecision(3)).toString();
 }
 
-/** An SVG line chart; x on a log2 scale when `xLog` (concurrency, ef). */
+/**
+ * An SVG line chart; x on a log2 scale when `xLog` (concurrency, ef). y turns logarithmic by itself
+ * when the values span more than 30× (Vela beside an in-process library can differ by orders of
+ * magnitude, and a linear axis would flatten the smaller curve to zero).
+ */
 export function lineChart(options: { title: string; xLabel: string; yLabel: string; xLog: boolean; series: Series[]; yMin?: number; yMax?: number }): string {
   const width = 560;
   const height = 320;
@@ -56,20 +61,34 @@ export function lineChart(options: { title: string; xLabel: string; yLabel: stri
   const xMin = xScale(xValues[0] as number);
   const xMax = xScale(xValues[xValues.length - 1] as number);
   const xAt = (x: number): number => margin.left + (xMax === xMin ? plotWidth / 2 : ((xScale(x) - xMin) / (xMax - xMin)) * plotWidth);
-  const yLow = options.yMin ?? 0;
-  const yTop = options.yMax ?? Math.max(...ys);
-  const step = niceStep(yTop - yLow);
-  const yHigh = options.yMax ?? Math.max(yLow + step, Math.ceil(yTop / step) * step);
-  const yAt = (y: number): number => margin.top + plotHeight - ((y - yLow) / (yHigh - yLow)) * plotHeight;
-  for (let y = yLow; y <= yHigh + step / 1000; y += step) {
+  const positive = ys.filter((y) => y > 0);
+  const yLog = options.yMax === undefined && positive.length === ys.length && Math.max(...ys) / Math.min(...ys) > 30;
+  let yAt: (y: number) => number;
+  let ticks: number[] = [];
+  if (yLog) {
+    const low = Math.floor(Math.log10(Math.min(...ys)));
+    const high = Math.ceil(Math.log10(Math.max(...ys)));
+    yAt = (y) => margin.top + plotHeight - ((Math.log10(y) - low) / Math.max(1, high - low)) * plotHeight;
+    for (let power = low; power <= high; power++) ticks.push(10 ** power);
+  } else {
+    const yLow = options.yMin ?? 0;
+    const yTop = options.yMax ?? Math.max(...ys);
+    const step = niceStep(yTop - yLow);
+    const yHigh = options.yMax ?? Math.max(yLow + step, Math.ceil(yTop / step) * step);
+    yAt = (y) => margin.top + plotHeight - ((y - yLow) / (yHigh - yLow)) * plotHeight;
+    for (let y = yLow; y <= yHigh + step / 1000; y += step) ticks.push(y);
+    ticks = ticks.map((y) => Number(y.toPrecision(12)));
+  }
+  for (const y of ticks) {
     parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${yAt(y)}" y2="${yAt(y)}" class="grid"/>`);
     parts.push(`<text x="${margin.left - 6}" y="${yAt(y) + 4}" text-anchor="end">${formatNumber(y)}</text>`);
   }
+  const yAxisLabel = yLog ? `${options.yLabel}, log scale` : options.yLabel;
   for (const x of xValues) parts.push(`<text x="${xAt(x)}" y="${margin.top + plotHeight + 16}" text-anchor="middle">${formatNumber(x)}</text>`);
   parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight}" class="axis"/>`);
   parts.push(`<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotHeight}" class="axis"/>`);
   parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${margin.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(options.yLabel)}</text>`);
+  parts.push(`<text transform="translate(14 ${margin.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(yAxisLabel)}</text>`);
   options.series.forEach((series, index) => {
     if (series.constant !== undefined && Number.isFinite(series.constant)) {
       parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${yAt(series.constant)}" y2="${yAt(series.constant)}" stroke="${series.color}" stroke-width="2" stroke-dasharray="6 4"/>`);
