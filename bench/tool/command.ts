@@ -30,7 +30,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
 export function summarize(result: BenchResult): string {
   const lines: string[] = [`\nVela benchmark (${result.workload}): ${result.dataSet.description}; ${result.dataSet.metric}, k ${result.dataSet.k}, index ${result.vela.indexType}`];
   const { vela } = result;
-  if (vela.ingest !== undefined) lines.push(`  ingest    ${Math.round(vela.ingest.vectorsPerSecond)} vectors/s (batches of ${vela.ingest.batchRows}, ${vela.ingest.concurrency} in flight), p99 ${vela.ingest.latency.p99Ms} ms, ${vela.ingest.errors.count} errors`);
+  if (vela.ingest !== undefined) lines.push(`  ingest    ${Math.round(vela.ingest.vectorsPerSecond)} vectors/s (batches of ${vela.ingest.batchRows}, ${vela.ingest.concurrency} in flight, ${vela.ingest.threads} SDK ${vela.ingest.threads === 1 ? "thread" : "threads"}), p99 ${vela.ingest.latency.p99Ms} ms, ${vela.ingest.errors.count} errors`);
   if (vela.build !== undefined) lines.push(`  build     flush ${vela.build.flushMs} ms, index ${vela.build.indexMs} ms, load ${vela.build.loadMs} ms`);
   for (const level of vela.search ?? []) lines.push(`  search    ${String(level.concurrency).padStart(3)} clients: ${level.queriesPerSecond} queries/s, p50 ${level.latency.p50Ms} ms, p99 ${level.latency.p99Ms} ms, recall ${level.recall.toFixed(4)}, ${level.errors.count} errors`);
   for (const point of vela.efSweep ?? []) lines.push(`  ef ${String(point.ef).padStart(4)}   recall ${point.recall.toFixed(4)}, ${point.queriesPerSecond} queries/s`);

@@ -17,8 +17,11 @@ export interface LoadOptions {
    * i / rate seconds after the start, so a slow answer is not made up by a burst beyond `concurrency`.
    */
   ratePerSecond?: number;
-  /** Runs operation `sequence` (0, 1, 2, ...); resolves to the units it did (rows inserted), 1 if void. */
-  operation: (sequence: number) => Promise<number | void>;
+  /**
+   * Runs operation `sequence` (0, 1, 2, ...); resolves to the units it did (rows inserted), 1 if void,
+   * or null when it found nothing left to do (not counted, no latency recorded).
+   */
+  operation: (sequence: number) => Promise<number | void | null>;
   /** Called after each answer, with the operations answered so far. */
   onProgress?: (answered: number) => void;
   /** Checked before each start: true ends the phase early (another phase finished, say). */
@@ -70,6 +73,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadOutcome> {
       const sent = performance.now();
       try {
         const done = await options.operation(sequence);
+        if (done === null) return;
         latency.record(performance.now() - sent);
         succeeded += 1;
         units += typeof done === "number" ? done : 1;

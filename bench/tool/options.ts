@@ -31,6 +31,7 @@ export interface BenchSettings {
   consistency: ConsistencyName;
   insertBatchRows: number;
   insertConcurrency: number;
+  insertThreads: number;
   insertRowsPerSecond: number;
   concurrencyLevels: number[];
   referenceConcurrency: number;
@@ -82,6 +83,7 @@ self-contained report.html. See docs/benchmarks.md.
  ingest and mixed
   --batch N                rows per insert (default ${benchDefaults.insertBatchRows})
   --insert-concurrency N   inserts in flight (default ${benchDefaults.insertConcurrency})
+  --insert-threads N       spread them over N SDK clients in worker threads (default ${benchDefaults.insertThreads}: this thread)
   --insert-rate N          pace ingest to N rows/s (default unpaced)
   --mixed-seconds N --mixed-insert-rate N --mixed-search-concurrency N
                            (defaults ${benchDefaults.mixedSeconds}, ${benchDefaults.mixedInsertRowsPerSecond}, ${benchDefaults.mixedSearchConcurrency})
@@ -95,7 +97,7 @@ self-contained report.html. See docs/benchmarks.md.
 `;
 
 /** Flags that change what the reference workload measures. */
-const workloadFlags = ["rows", "dim", "clusters", "spread", "seed", "queries", "base", "query-file", "ground-truth", "metric", "index", "m", "ef-construction", "ef", "k", "concurrency", "reference-concurrency", "nq", "batch", "insert-concurrency", "insert-rate", "phases", "peers", "consistency"];
+const workloadFlags = ["rows", "dim", "clusters", "spread", "seed", "queries", "base", "query-file", "ground-truth", "metric", "index", "m", "ef-construction", "ef", "k", "concurrency", "reference-concurrency", "nq", "batch", "insert-concurrency", "insert-threads", "insert-rate", "phases", "peers", "consistency"];
 
 function integer(text: string | undefined, flag: string, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -136,7 +138,7 @@ export function parseBenchArgs(argv: string[]): BenchSettings | "help" {
       base: { type: "string" }, "query-file": { type: "string" }, "ground-truth": { type: "string" }, metric: { type: "string" },
       index: { type: "string" }, m: { type: "string" }, "ef-construction": { type: "string" }, ef: { type: "string" }, k: { type: "string" }, consistency: { type: "string" },
       concurrency: { type: "string" }, "reference-concurrency": { type: "string" }, nq: { type: "string" }, "level-seconds": { type: "string" }, "ef-sweep": { type: "string" },
-      "filter-percent": { type: "string" }, batch: { type: "string" }, "insert-concurrency": { type: "string" }, "insert-rate": { type: "string" },
+      "filter-percent": { type: "string" }, batch: { type: "string" }, "insert-concurrency": { type: "string" }, "insert-threads": { type: "string" }, "insert-rate": { type: "string" },
       "mixed-seconds": { type: "string" }, "mixed-insert-rate": { type: "string" }, "mixed-search-concurrency": { type: "string" },
       out: { type: "string" }, "cache-dir": { type: "string" }, "peer-workers": { type: "string" },
       "keep-collection": { type: "boolean" }, "keep-data": { type: "boolean" }, quiet: { type: "boolean" },
@@ -189,6 +191,7 @@ export function parseBenchArgs(argv: string[]): BenchSettings | "help" {
     consistency: consistency as ConsistencyName,
     insertBatchRows: integer(values.batch, "batch", benchDefaults.insertBatchRows),
     insertConcurrency: integer(values["insert-concurrency"], "insert-concurrency", benchDefaults.insertConcurrency),
+    insertThreads: integer(values["insert-threads"], "insert-threads", benchDefaults.insertThreads),
     insertRowsPerSecond: values["insert-rate"] === undefined ? benchDefaults.insertRateRowsPerSecond : positive(values["insert-rate"], "insert-rate", 0),
     concurrencyLevels: integerList(values.concurrency, "concurrency", benchDefaults.searchConcurrencyLevels),
     referenceConcurrency: integer(values["reference-concurrency"], "reference-concurrency", benchDefaults.referenceConcurrency),

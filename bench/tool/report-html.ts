@@ -171,8 +171,8 @@ ${lineChart({ title: `Recall@${result.dataSet.k} against ef`, xLabel: "ef", yLab
 
   if (vela.ingest !== undefined) {
     const ingest = vela.ingest;
-    sections.push(`<h2>Ingest</h2>${table(["rows", "batch", "in flight", "paced to rows/s", "vectors/s", "requests/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "Vela cores", "tool cores"],
-      [[ingest.rows, ingest.batchRows, ingest.concurrency, ingest.targetRowsPerSecond === 0 ? "unpaced" : ingest.targetRowsPerSecond, ingest.vectorsPerSecond, ingest.requestsPerSecond, ...latencyCells(ingest.latency), ingest.errors.count, ingest.cpu.velaCores ?? "–", ingest.cpu.toolCores]])}${errorList("ingest", ingest.errors)}`);
+    sections.push(`<h2>Ingest</h2>${table(["rows", "batch", "in flight", "SDK threads", "paced to rows/s", "vectors/s", "requests/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "Vela cores", "tool cores"],
+      [[ingest.rows, ingest.batchRows, ingest.concurrency, ingest.threads, ingest.targetRowsPerSecond === 0 ? "unpaced" : ingest.targetRowsPerSecond, ingest.vectorsPerSecond, ingest.requestsPerSecond, ...latencyCells(ingest.latency), ingest.errors.count, ingest.cpu.velaCores ?? "–", ingest.cpu.toolCores]])}${errorList("ingest", ingest.errors)}`);
   }
   if (vela.build !== undefined) {
     const build = vela.build;

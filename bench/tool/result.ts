@@ -13,6 +13,8 @@ export interface IngestFigures {
   rows: number;
   batchRows: number;
   concurrency: number;
+  /** SDK clients, each on its own thread (1: the tool's thread). */
+  threads: number;
   /** Requested pace, 0 = unpaced. */
   targetRowsPerSecond: number;
   durationMs: number;

@@ -113,7 +113,10 @@ async function runVelaPhases(settings: BenchSettings, dataSet: DataSet, truth: G
     const context: VelaPhaseContext = { driver, dataSet, progress, ...(server === undefined ? {} : { velaPid: server.pid }) };
     if (phases.has("ingest")) {
       await driver.recreateCollection(dataSet.dim);
-      vela.ingest = await ingestPhase(context, { batchRows: settings.insertBatchRows, concurrency: settings.insertConcurrency, rowsPerSecond: settings.insertRowsPerSecond });
+      vela.ingest = await ingestPhase(context, {
+        batchRows: settings.insertBatchRows, concurrency: settings.insertConcurrency, threads: settings.insertThreads, rowsPerSecond: settings.insertRowsPerSecond,
+        address: vela.address, collection: settings.collection,
+      });
     } else if (!(await driver.collectionExists())) {
       throw new Error(`collection "${settings.collection}" does not exist; run with the ingest phase first`);
     }

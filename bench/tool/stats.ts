@@ -28,20 +28,25 @@ export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number
 
 /** Latency samples in milliseconds, growing as needed. */
 export class LatencyRecorder {
-  private samples = new Float64Array(1024);
+  private buffer = new Float64Array(1024);
   private length = 0;
 
   record(ms: number): void {
-    if (this.length === this.samples.length) {
-      const grown = new Float64Array(this.samples.length * 2);
-      grown.set(this.samples);
-      this.samples = grown;
+    if (this.length === this.buffer.length) {
+      const grown = new Float64Array(this.buffer.length * 2);
+      grown.set(this.buffer);
+      this.buffer = grown;
     }
-    this.samples[this.length++] = ms;
+    this.buffer[this.length++] = ms;
   }
 
   get count(): number {
     return this.length;
+  }
+
+  /** The samples recorded so far, in order (a view: copy it before recording more). */
+  samples(): Float64Array {
+    return this.buffer.subarray(0, this.length);
   }
 
   /** Adds every sample of another recorder (worker results, merged levels). */
@@ -50,7 +55,7 @@ export class LatencyRecorder {
   }
 
   summary(): LatencySummary {
-    return summarizeLatencies(this.samples.subarray(0, this.length));
+    return summarizeLatencies(this.buffer.subarray(0, this.length));
   }
 }
 
@@ -90,6 +95,12 @@ export class ErrorRecorder {
 
   get count(): number {
     return this.total;
+  }
+
+  /** Adds another recorder's summary (a worker thread's): its count, and its messages while room is left. */
+  absorb(other: ErrorSummary): void {
+    this.total += other.count;
+    for (const message of other.first) if (this.messages.length < this.keptMax && !this.messages.includes(message)) this.messages.push(message);
   }
 
   summary(): ErrorSummary {

@@ -10,7 +10,9 @@
 
 import type { DataSet } from "./dataset.ts";
 import type { GroundTruth } from "./ground-truth.ts";
-import { runLoad, sleep } from "./load.ts";
+import { runLoad, sleep, type LoadOutcome } from "./load.ts";
+import { WorkerPool } from "../../common/worker-pool.ts";
+import type { IngestThreadOutcome, IngestThreadTask } from "./ingest-worker.ts";
 import type { Progress } from "./progress.ts";
 import type { BuildFigures, CpuFigures, EfPoint, FreshnessFigures, IngestFigures, MixedFigures, SearchLevel } from "./result.ts";
 import { ErrorRecorder, LatencyRecorder, coresUsed, perSecond, recallAtK } from "./stats.ts";
@@ -47,32 +49,92 @@ export class CpuMeter {
   }
 }
 
-export async function ingestPhase(context: VelaPhaseContext, options: { batchRows: number; concurrency: number; rowsPerSecond: number }): Promise<IngestFigures> {
+export interface IngestOptions {
+  batchRows: number;
+  /** Inserts in flight, over all threads. */
+  concurrency: number;
+  /** SDK clients on their own worker threads; 1 = this thread. */
+  threads: number;
+  rowsPerSecond: number;
+  /** The Vela address and collection, for clients on other threads. */
+  address: string;
+  collection: string;
+}
+
+export async function ingestPhase(context: VelaPhaseContext, options: IngestOptions): Promise<IngestFigures> {
   const { driver, dataSet, progress } = context;
   const batches = Math.ceil(dataSet.rows / options.batchRows);
+  const threads = Math.max(1, Math.min(options.threads, options.concurrency));
   let rowsDone = 0;
-  progress.start(`ingest (batches of ${options.batchRows}, ${options.concurrency} in flight)`, dataSet.rows, "rows");
+  progress.start(`ingest (batches of ${options.batchRows}, ${options.concurrency} in flight${threads > 1 ? ` over ${threads} threads` : ""})`, dataSet.rows, "rows");
   const cpu = new CpuMeter(context.velaPid);
-  const outcome = await runLoad({
-    concurrency: options.concurrency,
-    operationsMax: batches,
-    ratePerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows : 0,
-    operation: async (batch) => {
-      const first = batch * options.batchRows;
-      const count = Math.min(options.batchRows, dataSet.rows - first);
-      const done = await driver.insertRows(dataSet.vectors, dataSet.dim, first, count);
-      rowsDone += done;
-      return done;
-    },
-    onProgress: () => progress.update(rowsDone),
-  });
+  const outcome = threads > 1
+    ? await ingestInThreads(context, { ...options, threads }, (rows) => progress.update(rows))
+    : await runLoad({
+      concurrency: options.concurrency,
+      operationsMax: batches,
+      ratePerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows : 0,
+      operation: async (batch) => {
+        const first = batch * options.batchRows;
+        const count = Math.min(options.batchRows, dataSet.rows - first);
+        const done = await driver.insertRows(dataSet.vectors, dataSet.dim, first, count);
+        rowsDone += done;
+        return done;
+      },
+      onProgress: () => progress.update(rowsDone),
+    });
   const figures: IngestFigures = {
-    rows: outcome.units, batchRows: options.batchRows, concurrency: options.concurrency, targetRowsPerSecond: options.rowsPerSecond,
+    rows: outcome.units, batchRows: options.batchRows, concurrency: options.concurrency, threads, targetRowsPerSecond: options.rowsPerSecond,
     durationMs: Math.round(outcome.durationMs), vectorsPerSecond: perSecond(outcome.units, outcome.durationMs), requestsPerSecond: perSecond(outcome.succeeded, outcome.durationMs),
     latency: outcome.latency.summary(), errors: outcome.errors.summary(), cpu: cpu.read(),
   };
   progress.finish(`${Math.round(figures.vectorsPerSecond)} vectors/s, p99 ${figures.latency.p99Ms} ms, ${figures.errors.count} errors`);
   return figures;
+}
+
+const ingestWorkerFile = new URL("./ingest-worker.ts", import.meta.url);
+
+/** The ingest spread over worker threads, each with its own SDK client (see ingest-worker.ts). */
+async function ingestInThreads(context: VelaPhaseContext, options: IngestOptions, onRows: (rows: number) => void): Promise<LoadOutcome> {
+  const { dataSet } = context;
+  const { threads } = options;
+  const counters = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const pool = new WorkerPool({ workerFile: ingestWorkerFile, name: "ingest threads", limits: { workerCount: threads } });
+  try {
+    const runs = Array.from({ length: threads }, (_, thread) => pool.run<IngestThreadOutcome>("ingest", {
+      address: options.address, collection: options.collection, vectors: dataSet.vectors, dim: dataSet.dim, rows: dataSet.rows, batchRows: options.batchRows,
+      concurrency: Math.floor(options.concurrency / threads) + (thread < options.concurrency % threads ? 1 : 0),
+      batchesPerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows / threads : 0, counters,
+    } satisfies IngestThreadTask));
+    // Every thread connects first; the clock starts when all are ready and the go flag is set.
+    while (Atomics.load(counters, 2) < threads) await sleep(10);
+    const started = performance.now();
+    Atomics.store(counters, 3, 1);
+    Atomics.notify(counters, 3);
+    const timer = setInterval(() => onRows(Atomics.load(counters, 1)), 200);
+    let outcomes: IngestThreadOutcome[];
+    try {
+      outcomes = await Promise.all(runs);
+    } finally {
+      clearInterval(timer);
+    }
+    const durationMs = performance.now() - started;
+    const latency = new LatencyRecorder();
+    const errors = new ErrorRecorder();
+    let units = 0;
+    let succeeded = 0;
+    let failed = 0;
+    for (const outcome of outcomes) {
+      latency.addAll(outcome.latenciesMs);
+      units += outcome.rows;
+      succeeded += outcome.succeeded;
+      failed += outcome.errorCount;
+      errors.absorb({ count: outcome.errorCount, first: outcome.errors });
+    }
+    return { succeeded, units, failed, durationMs, latency, errors };
+  } finally {
+    await pool.close();
+  }
 }
 
 export async function buildPhase(context: VelaPhaseContext, options: { indexType: IndexKind; metric: MetricType; M: number; efConstruction: number; timeoutMs: number }): Promise<BuildFigures> {

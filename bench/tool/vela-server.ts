@@ -15,6 +15,8 @@ const repositoryRoot = join(import.meta.dirname, "..", "..");
 
 export interface StartedVela {
   address: string;
+  /** Where /healthz and /metrics are served. */
+  metricsAddress: string;
   pid: number;
   dataDir: string;
   /** Resolves once the process has exited (after stop(), or on its own). */
@@ -85,6 +87,7 @@ export async function startStandaloneVela(options: { keepData?: boolean; dataDir
   }
   return {
     address: `127.0.0.1:${port}`,
+    metricsAddress: `127.0.0.1:${metricsPort}`,
     pid: child.pid ?? 0,
     dataDir,
     stop,
