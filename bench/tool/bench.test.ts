@@ -19,7 +19,7 @@ describe("vela bench", () => {
     const out = scratchDir("bench-out");
     const parsed = parseBenchArgs([
       "--rows", "2000", "--dim", "16", "--clusters", "10", "--queries", "100", "--seed", String(seed), "--index", "FLAT",
-      "--concurrency", "1,4", "--reference-concurrency", "4", "--level-seconds", "1", "--mixed-seconds", "2", "--mixed-insert-rate", "1000",
+      "--concurrency", "1,4", "--insert-threads", "2", "--insert-concurrency", "4", "--reference-concurrency", "4", "--level-seconds", "1", "--mixed-seconds", "2", "--mixed-insert-rate", "1000",
       "--peers", "hnswlib", "--peer-workers", "1", "--ef-sweep", "16,64", "--out", out, "--cache-dir", join(out, "cache"), "--quiet",
     ]) as BenchSettings;
     const { resultPath, reportPath } = await runBench(parsed, "vela bench (test)");
@@ -27,7 +27,7 @@ describe("vela bench", () => {
 
     expect(result.vela.failure).toBeUndefined();
     expect(result.vela.startedByTool).toBe(true);
-    expect(result.vela.ingest).toMatchObject({ rows: 2000, errors: { count: 0 } });
+    expect(result.vela.ingest).toMatchObject({ rows: 2000, threads: 2, errors: { count: 0 } });
     expect(result.vela.ingest?.vectorsPerSecond).toBeGreaterThan(0);
     expect(result.vela.build?.rowsCounted).toBe(2000);
     expect(result.vela.search?.map((level) => level.concurrency)).toEqual([1, 4]);

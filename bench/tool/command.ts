@@ -28,7 +28,10 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
 
 /** A plain-text digest of a result, for the terminal. */
 export function summarize(result: BenchResult): string {
-  const lines: string[] = [`\nVela benchmark (${result.workload}): ${result.dataSet.description}; ${result.dataSet.metric}, k ${result.dataSet.k}, index ${result.vela.indexType}`];
+  const lines: string[] = [
+    `\nVela benchmark (${result.workload}): ${result.dataSet.description}; ${result.dataSet.metric}, k ${result.dataSet.k}, index ${result.vela.indexType}`,
+    `  machine   ${result.machine.cpus} × ${result.machine.cpuModel}; load average ${result.machine.loadAverageAtStart.join(" ")} at the start, ${result.machine.loadAverageAtEnd?.join(" ") ?? "?"} at the end`,
+  ];
   const { vela } = result;
   if (vela.ingest !== undefined) lines.push(`  ingest    ${Math.round(vela.ingest.vectorsPerSecond)} vectors/s (batches of ${vela.ingest.batchRows}, ${vela.ingest.concurrency} in flight, ${vela.ingest.threads} SDK ${vela.ingest.threads === 1 ? "thread" : "threads"}), p99 ${vela.ingest.latency.p99Ms} ms, ${vela.ingest.errors.count} errors`);
   if (vela.build !== undefined) lines.push(`  build     flush ${vela.build.flushMs} ms, index ${vela.build.indexMs} ms, load ${vela.build.loadMs} ms`);

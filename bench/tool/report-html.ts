@@ -149,7 +149,7 @@ export function renderReport(result: BenchResult): string {
   const sections: string[] = [];
 
   sections.push(`<h1>Vela benchmark — ${escapeHtml(result.workload)}</h1>
-<p>${escapeHtml(result.startedAt)} · ${formatNumber(result.durationMs / 1000)} s · ${escapeHtml(result.machine.cpuModel)}, ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB, ${escapeHtml(result.machine.platform)}, Node ${escapeHtml(result.machine.node)}</p>
+<p>${escapeHtml(result.startedAt)} · ${formatNumber(result.durationMs / 1000)} s · ${escapeHtml(result.machine.cpuModel)}, ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB, ${escapeHtml(result.machine.platform)}, Node ${escapeHtml(result.machine.node)}; load average ${result.machine.loadAverageAtStart.join(" ")} at the start${result.machine.loadAverageAtEnd === undefined ? "" : `, ${result.machine.loadAverageAtEnd.join(" ")} at the end`}${(result.machine.loadAverageAtStart[0] ?? 0) > result.machine.cpus ? " (the machine was busy with other work: figures are low)" : ""}</p>
 <p>Data: ${escapeHtml(result.dataSet.description)}; metric ${escapeHtml(result.dataSet.metric)}, k ${result.dataSet.k}; ground truth ${escapeHtml(result.dataSet.groundTruth.source)}.</p>
 <p>Vela at ${escapeHtml(vela.address)}${vela.startedByTool ? " (a standalone started by the tool as a child process)" : ""}, index ${escapeHtml(vela.indexType)}, searches at consistency ${escapeHtml(vela.consistency)}.</p>
 <p><code>${escapeHtml(result.command)}</code></p>`);

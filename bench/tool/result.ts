@@ -134,6 +134,8 @@ export interface MachineInfo {
   platform: string;
   node: string;
   loadAverageAtStart: number[];
+  /** Other work on the machine shows here: a 2-core machine with a load average above 2 was shared. */
+  loadAverageAtEnd?: number[];
 }
 
 export interface BenchResult {
@@ -180,7 +182,7 @@ export function compare(vela: VelaFigures, peers: readonly PeerFigures[], refere
     comparisons.push({ what: `search throughput (queries/s) ${at}`, vela: velaLevel.queriesPerSecond, peer: peerLevel.queriesPerSecond, peerName: peer.name, ratio: round(velaLevel.queriesPerSecond / peerLevel.queriesPerSecond) });
     comparisons.push({ what: `recall@k ${at}`, vela: round(velaLevel.recall, 4), peer: round(peerLevel.recall, 4), peerName: peer.name, ratio: round(velaLevel.recall / peerLevel.recall, 3) });
     comparisons.push({ what: `p99 latency (ms) ${at}`, vela: velaLevel.latency.p99Ms, peer: peerLevel.latency.p99Ms, peerName: peer.name, ratio: round(velaLevel.latency.p99Ms / peerLevel.latency.p99Ms) });
-    if (peer.buildMs !== undefined && vela.build !== undefined) {
+    if (peer.buildMs !== undefined && vela.build !== undefined && vela.build.indexType === "HNSW") {
       comparisons.push({ what: "index build (ms)", vela: round(vela.build.indexMs, 0), peer: round(peer.buildMs, 0), peerName: peer.name, ratio: round(vela.build.indexMs / peer.buildMs) });
     }
   }

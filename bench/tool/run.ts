@@ -31,7 +31,7 @@ export async function runBench(settings: BenchSettings, command: string): Promis
   const progress = new Progress({ enabled: !settings.quiet });
   const startedAt = new Date();
   const started = performance.now();
-  const machine = {
+  const machine: BenchResult["machine"] = {
     cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30),
     platform: `${process.platform} ${process.arch}`, node: process.versions.node, loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100),
   };
@@ -78,6 +78,7 @@ export async function runBench(settings: BenchSettings, command: string): Promis
     peers.push(lance);
   }
 
+  machine.loadAverageAtEnd = loadavg().map((value) => Math.round(value * 100) / 100);
   const result: BenchResult = {
     tool: "vela bench", formatVersion: 1, workload: settings.workload,
     startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - started), command, machine,
