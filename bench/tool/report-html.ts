@@ -89,7 +89,7 @@ export function lineChart(options: { title: string; xLabel: string; yLabel: stri
   parts.push(`<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotHeight}" class="axis"/>`);
   parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${margin.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(yAxisLabel)}</text>`);
-  options.series.forEach((series, index) => {
+  options.series.filter((series) => series.points.length > 0 || series.constant !== undefined).forEach((series, index) => {
     if (series.constant !== undefined && Number.isFinite(series.constant)) {
       parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${yAt(series.constant)}" y2="${yAt(series.constant)}" stroke="${series.color}" stroke-width="2" stroke-dasharray="6 4"/>`);
     }
@@ -154,6 +154,7 @@ export function renderReport(result: BenchResult): string {
 <p>Vela at ${escapeHtml(vela.address)}${vela.startedByTool ? " (a standalone started by the tool as a child process)" : ""}, index ${escapeHtml(vela.indexType)}, searches at consistency ${escapeHtml(vela.consistency)}.</p>
 <p><code>${escapeHtml(result.command)}</code></p>`);
   if (vela.failure !== undefined) sections.push(`<p class="error"><b>Vela phases stopped:</b> ${escapeHtml(vela.failure)}</p>`);
+  if (vela.shutdown !== undefined) sections.push(`<p class="error"><b>Shutdown:</b> ${escapeHtml(vela.shutdown)}</p>`);
 
   sections.push(`<h2>Targets</h2>${table(["target", "requirement", "measured", "met"], result.targets.map((target) => [target.name, target.requirement, target.measured, target.met === undefined ? "not measured" : target.met ? "yes" : "NO"]))}`);
   if (result.comparisons.length > 0) {

@@ -94,6 +94,8 @@ export interface VelaFigures {
   mixed?: MixedFigures;
   /** Why the run stopped early (an index Vela refused, a lost server), if it did. */
   failure?: string;
+  /** Set when the standalone the tool started did not exit cleanly on SIGTERM. */
+  shutdown?: string;
 }
 
 export interface PeerFigures {
@@ -178,10 +180,12 @@ export function compare(vela: VelaFigures, peers: readonly PeerFigures[], refere
     if (peer.status !== "ran") continue;
     const peerLevel = levelAt(peer.search, referenceConcurrency) ?? bestLevel(peer.search);
     if (peerLevel === undefined) continue;
-    const at = peerLevel.concurrency === referenceConcurrency ? `at ${referenceConcurrency} clients` : `(peer: ${peerLevel.concurrency} ${peerLevel.concurrency === 1 ? "thread" : "threads"})`;
-    comparisons.push({ what: `search throughput (queries/s) ${at}`, vela: velaLevel.queriesPerSecond, peer: peerLevel.queriesPerSecond, peerName: peer.name, ratio: round(velaLevel.queriesPerSecond / peerLevel.queriesPerSecond) });
-    comparisons.push({ what: `recall@k ${at}`, vela: round(velaLevel.recall, 4), peer: round(peerLevel.recall, 4), peerName: peer.name, ratio: round(velaLevel.recall / peerLevel.recall, 3) });
-    comparisons.push({ what: `p99 latency (ms) ${at}`, vela: velaLevel.latency.p99Ms, peer: peerLevel.latency.p99Ms, peerName: peer.name, ratio: round(velaLevel.latency.p99Ms / peerLevel.latency.p99Ms) });
+    const at = peerLevel.concurrency === referenceConcurrency
+      ? ` at ${referenceConcurrency} clients`
+      : `, Vela at ${referenceConcurrency} clients, the peer on ${peerLevel.concurrency} ${peerLevel.concurrency === 1 ? "thread" : "threads"}`;
+    comparisons.push({ what: `search throughput (queries/s)${at}`, vela: velaLevel.queriesPerSecond, peer: peerLevel.queriesPerSecond, peerName: peer.name, ratio: round(velaLevel.queriesPerSecond / peerLevel.queriesPerSecond) });
+    comparisons.push({ what: `recall@k${at}`, vela: round(velaLevel.recall, 4), peer: round(peerLevel.recall, 4), peerName: peer.name, ratio: round(velaLevel.recall / peerLevel.recall, 3) });
+    comparisons.push({ what: `p99 latency (ms)${at}`, vela: velaLevel.latency.p99Ms, peer: peerLevel.latency.p99Ms, peerName: peer.name, ratio: round(velaLevel.latency.p99Ms / peerLevel.latency.p99Ms) });
     if (peer.buildMs !== undefined && vela.build !== undefined && vela.build.indexType === "HNSW") {
       comparisons.push({ what: "index build (ms)", vela: round(vela.build.indexMs, 0), peer: round(peer.buildMs, 0), peerName: peer.name, ratio: round(vela.build.indexMs / peer.buildMs) });
     }

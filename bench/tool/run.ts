@@ -176,6 +176,12 @@ async function runVelaPhases(settings: BenchSettings, dataSet: DataSet, truth: G
       progress.start("stop the standalone Vela (SIGTERM)", 1, "server");
       const exit = await server.stop();
       progress.finish(exit.exitCode === 0 ? "exited cleanly" : `exit code ${exit.exitCode}, signal ${exit.signal}`);
+      if (exit.exitCode !== 0) {
+        // A server that had to be killed (or failed on the way out) is a finding of its own: keep its words.
+        const lastWords = server.output().trim().split("\n").slice(-10).join("\n");
+        vela.shutdown = `the standalone Vela did not exit cleanly on SIGTERM (exit code ${exit.exitCode}, signal ${exit.signal})${lastWords === "" ? "" : `; its last output:\n${lastWords}`}`;
+        progress.note(vela.shutdown);
+      }
     }
   }
   return vela;
