@@ -1,6 +1,7 @@
 // The `vela` command line. `vela standalone` runs every role in one process: the public API (Milvus
 // gRPC and REST v2) on one port, health and Prometheus metrics on another, on the embedded seams unless
-// etcd, Kafka or S3 are configured (see cli/config.ts and README.md "Configuration").
+// etcd, Kafka or S3 are configured (see cli/config.ts and README.md "Configuration"). `vela bench` is
+// the load generator (bench/tool/, docs/benchmarks.md), loaded only when asked for.
 
 import { parseArgs } from "node:util";
 import { pino } from "pino";
@@ -14,6 +15,7 @@ import { createPublicHttpHandler } from "../cluster/public-http.ts";
 import { resolveConfig, type LimitOverrides } from "./config.ts";
 
 const usage = `usage: vela standalone [options]
+       vela bench [options]   (vela bench --help; docs/benchmarks.md)
 
   standalone          run every role in one process
     --data-dir DIR      where embedded data lives (default ./data)
@@ -44,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(usage);
     return command === undefined ? 2 : 0;
+  }
+  if (command === "bench") {
+    const { runBenchCommand } = await import("../bench/tool/command.ts");
+    return runBenchCommand(argv.slice(1));
   }
   if (command !== "standalone") {
     process.stderr.write(`vela: unknown command "${command}"\n${usage}`);

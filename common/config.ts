@@ -415,3 +415,86 @@ export const indexNodeDefaults = {
   indexSettledJobsKeptMax: 1_024,
 } as const;
 export type IndexNodeLimits = { -readonly [K in keyof typeof indexNodeDefaults]: number };
+
+/**
+ * The load generator (`vela bench`, bench/tool/): data set shape, phase sizes and durations, waits and
+ * report bounds. Command-line flags override them; the reference workload (docs/benchmarks.md) is these
+ * defaults with every phase and peer on.
+ */
+export const benchDefaults = {
+  /** Rows of a generated data set. */
+  generatedRows: 100_000,
+  /** Dimension of a generated data set. */
+  generatedDim: 128,
+  /** Gaussian clusters of a generated data set. */
+  generatedClusters: 100,
+  /** Standard deviation of each component around its cluster centre (centres have standard deviation 1). */
+  generatedClusterSpread: 0.5,
+  /** Seed of a generated data set (and of everything else random in a run). */
+  seed: 42,
+  /** Query vectors: generated ones, or the first this many of a query file. */
+  queryCount: 1_000,
+  /** k of every search and of recall@k. */
+  topK: 10,
+  /** HNSW links per node (Vela's index and both peers). */
+  hnswM: 16,
+  /** HNSW candidate list length while building. */
+  hnswEfConstruction: 200,
+  /** HNSW candidate list length while searching. */
+  hnswEf: 64,
+  /** Rows per insert request. */
+  insertBatchRows: 1_000,
+  /** Insert requests in flight at once (over all insert threads). */
+  insertConcurrency: 4,
+  /**
+   * SDK clients the ingest phase spreads its inserts over, each in its own worker thread; 1 = the tool's
+   * own thread. The Node SDK spends ~0.14 s of client CPU per 1,000 × 128 insert, so one thread caps
+   * ingest near 7,000 vectors/s whatever the server does.
+   */
+  insertThreads: 1,
+  /** Rows per second the ingest phase paces itself to; 0 = as fast as acknowledged. */
+  insertRateRowsPerSecond: 0,
+  /** Query vectors per search request. */
+  searchNq: 1,
+  /** Search requests in flight at once, one level after another. */
+  searchConcurrencyLevels: [1, 4, 16, 64],
+  /** ef values of the recall sweep (HNSW only; FLAT ignores ef). */
+  efSweep: [16, 32, 64, 128, 256],
+  /** Seconds each search concurrency level (and each peer level) runs. */
+  searchLevelSeconds: 10,
+  /** Searches at one concurrency level stop after this many requests even when time remains. */
+  searchLevelRequestsMax: 1_000_000,
+  /** Concurrency of the ef sweep, the filtered-search phase and the headline ratios (the reference's 16 clients). */
+  referenceConcurrency: 16,
+  /** Filtered search keeps rows whose `tag` (row mod 100) is below this: a percentage of the rows. */
+  filterKeepPercent: 10,
+  /** Seconds the mixed phase (inserts + searches + freshness probes) runs. */
+  mixedSeconds: 15,
+  /** Rows per second inserted in the background of the mixed phase. */
+  mixedInsertRowsPerSecond: 5_000,
+  /** Rows per background insert of the mixed phase. */
+  mixedInsertBatchRows: 500,
+  /** Searches in flight in the background of the mixed phase. */
+  mixedSearchConcurrency: 4,
+  /** Pause between two freshness probes (each inserts one marker row and polls until a search returns it). */
+  freshnessProbeIntervalMs: 100,
+  /** A marker row not returned within this long counts as a freshness error. */
+  freshnessTimeoutMs: 30_000,
+  /** Seconds to wait for a started standalone Vela to serve. */
+  serverStartSeconds: 60,
+  /** Seconds to wait for a started standalone Vela to exit after SIGTERM before it is killed. */
+  serverStopSeconds: 30,
+  /** Seconds to wait for flush, index build and load each. */
+  buildPhaseSeconds: 1_800,
+  /** Pause between two polls of the index build state. */
+  indexPollIntervalMs: 200,
+  /** Queries per ground-truth task sent to a worker. */
+  groundTruthQueriesPerTask: 64,
+  /** Error messages kept per phase (the rest are counted only). */
+  errorMessagesKept: 5,
+  /** Progress bar redraw interval on a terminal. */
+  progressRedrawMs: 200,
+  /** Interval of the plain progress lines written when stderr is not a terminal. */
+  progressLineMs: 10_000,
+} as const;
+export type BenchLimits = { -readonly [K in keyof typeof benchDefaults]: (typeof benchDefaults)[K] extends readonly number[] ? number[] : number };

@@ -1,0 +1,306 @@
+// The phases run against Vela, each through the SDK and each selectable:
+//  - ingest: every row of the data set in batches, `concurrency` inserts in flight, optionally paced;
+//    a row counts once its insert is acknowledged (durable in the log);
+//  - build: flush, create the index and wait until every row is indexed, load — each timed;
+//  - search: one level per concurrency, each for a fixed time, recall@k over the answers;
+//  - ef sweep: one pass over the queries per ef at the reference concurrency (recall against ef);
+//  - filtered: searches with `tag < P` (P% of the rows) at the reference concurrency;
+//  - mixed: inserts and searches in the background while freshness probes measure how long an
+//    acknowledged row takes to be returned by a Strong, a Bounded and an Eventually search.
+
+import type { DataSet } from "./dataset.ts";
+import type { GroundTruth } from "./ground-truth.ts";
+import { runLoad, sleep, type LoadOutcome } from "./load.ts";
+import { WorkerPool } from "../../common/worker-pool.ts";
+import type { IngestThreadOutcome, IngestThreadTask } from "./ingest-worker.ts";
+import type { Progress } from "./progress.ts";
+import type { BuildFigures, CpuFigures, EfPoint, FreshnessFigures, IngestFigures, MixedFigures, SearchLevel } from "./result.ts";
+import { ErrorRecorder, LatencyRecorder, coresUsed, perSecond, recallAtK } from "./stats.ts";
+import type { ConsistencyName, IndexKind, VelaDriver } from "./vela-driver.ts";
+import { processCpuSeconds } from "./vela-server.ts";
+import type { MetricType } from "../../querynode/compute/metric.ts";
+
+export interface VelaPhaseContext {
+  driver: VelaDriver;
+  dataSet: DataSet;
+  progress: Progress;
+  /** Vela's process id when the tool started it (for its CPU figures). */
+  velaPid?: number;
+}
+
+/** CPU of the tool and (when it is our child) of Vela over a stretch of wall time. */
+export class CpuMeter {
+  private readonly toolStart = process.cpuUsage();
+  private readonly velaStart: number | undefined;
+  private readonly wallStart = performance.now();
+
+  constructor(private readonly velaPid: number | undefined) {
+    this.velaStart = velaPid === undefined ? undefined : processCpuSeconds(velaPid);
+  }
+
+  read(): CpuFigures {
+    const wallMs = performance.now() - this.wallStart;
+    const figures: CpuFigures = { toolCores: coresUsed(this.toolStart, wallMs) };
+    if (this.velaPid !== undefined && this.velaStart !== undefined) {
+      const now = processCpuSeconds(this.velaPid);
+      if (now !== undefined && wallMs > 0) figures.velaCores = Math.round(((now - this.velaStart) / (wallMs / 1000)) * 100) / 100;
+    }
+    return figures;
+  }
+}
+
+export interface IngestOptions {
+  batchRows: number;
+  /** Inserts in flight, over all threads. */
+  concurrency: number;
+  /** SDK clients on their own worker threads; 1 = this thread. */
+  threads: number;
+  rowsPerSecond: number;
+  /** The Vela address and collection, for clients on other threads. */
+  address: string;
+  collection: string;
+}
+
+export async function ingestPhase(context: VelaPhaseContext, options: IngestOptions): Promise<IngestFigures> {
+  const { driver, dataSet, progress } = context;
+  const batches = Math.ceil(dataSet.rows / options.batchRows);
+  const threads = Math.max(1, Math.min(options.threads, options.concurrency));
+  let rowsDone = 0;
+  progress.start(`ingest (batches of ${options.batchRows}, ${options.concurrency} in flight${threads > 1 ? ` over ${threads} threads` : ""})`, dataSet.rows, "rows");
+  const cpu = new CpuMeter(context.velaPid);
+  const outcome = threads > 1
+    ? await ingestInThreads(context, { ...options, threads }, (rows) => progress.update(rows))
+    : await runLoad({
+      concurrency: options.concurrency,
+      operationsMax: batches,
+      ratePerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows : 0,
+      operation: async (batch) => {
+        const first = batch * options.batchRows;
+        const count = Math.min(options.batchRows, dataSet.rows - first);
+        const done = await driver.insertRows(dataSet.vectors, dataSet.dim, first, count);
+        rowsDone += done;
+        return done;
+      },
+      onProgress: () => progress.update(rowsDone),
+    });
+  const figures: IngestFigures = {
+    rows: outcome.units, batchRows: options.batchRows, concurrency: options.concurrency, threads, targetRowsPerSecond: options.rowsPerSecond,
+    durationMs: Math.round(outcome.durationMs), vectorsPerSecond: perSecond(outcome.units, outcome.durationMs), requestsPerSecond: perSecond(outcome.succeeded, outcome.durationMs),
+    latency: outcome.latency.summary(), errors: outcome.errors.summary(), cpu: cpu.read(),
+  };
+  progress.finish(`${Math.round(figures.vectorsPerSecond)} vectors/s, p99 ${figures.latency.p99Ms} ms, ${figures.errors.count} errors`);
+  return figures;
+}
+
+const ingestWorkerFile = new URL("./ingest-worker.ts", import.meta.url);
+
+/** The ingest spread over worker threads, each with its own SDK client (see ingest-worker.ts). */
+async function ingestInThreads(context: VelaPhaseContext, options: IngestOptions, onRows: (rows: number) => void): Promise<LoadOutcome> {
+  const { dataSet } = context;
+  const { threads } = options;
+  const counters = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const pool = new WorkerPool({ workerFile: ingestWorkerFile, name: "ingest threads", limits: { workerCount: threads } });
+  try {
+    const runs = Array.from({ length: threads }, (_, thread) => pool.run<IngestThreadOutcome>("ingest", {
+      address: options.address, collection: options.collection, vectors: dataSet.vectors, dim: dataSet.dim, rows: dataSet.rows, batchRows: options.batchRows,
+      concurrency: Math.floor(options.concurrency / threads) + (thread < options.concurrency % threads ? 1 : 0),
+      batchesPerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows / threads : 0, counters,
+    } satisfies IngestThreadTask));
+    // Every thread connects first; the clock starts when all are ready and the go flag is set.
+    while (Atomics.load(counters, 2) < threads) await sleep(10);
+    const started = performance.now();
+    Atomics.store(counters, 3, 1);
+    Atomics.notify(counters, 3);
+    const timer = setInterval(() => onRows(Atomics.load(counters, 1)), 200);
+    let outcomes: IngestThreadOutcome[];
+    try {
+      outcomes = await Promise.all(runs);
+    } finally {
+      clearInterval(timer);
+    }
+    const durationMs = performance.now() - started;
+    const latency = new LatencyRecorder();
+    const errors = new ErrorRecorder();
+    let units = 0;
+    let succeeded = 0;
+    let failed = 0;
+    for (const outcome of outcomes) {
+      latency.addAll(outcome.latenciesMs);
+      units += outcome.rows;
+      succeeded += outcome.succeeded;
+      failed += outcome.errorCount;
+      errors.absorb({ count: outcome.errorCount, first: outcome.errors });
+    }
+    return { succeeded, units, failed, durationMs, latency, errors };
+  } finally {
+    await pool.close();
+  }
+}
+
+export async function buildPhase(context: VelaPhaseContext, options: { indexType: IndexKind; metric: MetricType; M: number; efConstruction: number; timeoutMs: number }): Promise<BuildFigures> {
+  const { driver, progress } = context;
+  progress.start("flush", 1, "call");
+  let started = performance.now();
+  await driver.flush();
+  const flushMs = performance.now() - started;
+  progress.finish();
+  progress.start(`create ${options.indexType} index and wait for it`, 1, "index");
+  started = performance.now();
+  await driver.createIndex(options.indexType, options.metric, { M: options.M, efConstruction: options.efConstruction }, options.timeoutMs);
+  const indexMs = performance.now() - started;
+  progress.finish();
+  progress.start("load", 1, "collection");
+  started = performance.now();
+  await driver.load();
+  const loadMs = performance.now() - started;
+  progress.finish();
+  const rowsCounted = await driver.count();
+  return {
+    indexType: options.indexType, indexParams: options.indexType === "HNSW" ? { M: options.M, efConstruction: options.efConstruction } : {},
+    flushMs: Math.round(flushMs), indexMs: Math.round(indexMs), loadMs: Math.round(loadMs), totalMs: Math.round(flushMs + indexMs + loadMs), rowsCounted,
+  };
+}
+
+export interface SearchLevelOptions {
+  concurrency: number;
+  nq: number;
+  k: number;
+  ef?: number;
+  consistency: ConsistencyName;
+  durationMs?: number;
+  requestsMax: number;
+  filter?: string;
+  truth: GroundTruth;
+  label: string;
+}
+
+/** One search level: `concurrency` clients cycling through the queries, nq at a time. */
+export async function searchLevel(context: VelaPhaseContext, options: SearchLevelOptions): Promise<SearchLevel> {
+  const { driver, dataSet, progress } = context;
+  const { dim, queryCount } = dataSet;
+  const queryPoints = Array.from({ length: queryCount }, (_, q) => Array.from(dataSet.queries.subarray(q * dim, (q + 1) * dim)));
+  const answers: Array<number[] | undefined> = new Array(queryCount);
+  const finite = options.durationMs !== undefined;
+  progress.start(options.label, finite ? (options.durationMs as number) / 1000 : options.requestsMax, finite ? "s" : "requests");
+  const cpu = new CpuMeter(context.velaPid);
+  const started = performance.now();
+  const outcome = await runLoad({
+    concurrency: options.concurrency, operationsMax: options.requestsMax, ...(finite ? { durationMs: options.durationMs } : {}),
+    operation: async (sequence) => {
+      const first = (sequence * options.nq) % queryCount;
+      const indexes = Array.from({ length: options.nq }, (_, i) => (first + i) % queryCount);
+      const results = await driver.search({
+        vectors: indexes.map((q) => queryPoints[q] as number[]), topk: options.k, consistency: options.consistency,
+        ...(options.ef === undefined ? {} : { ef: options.ef }), ...(options.filter === undefined ? {} : { filter: options.filter }),
+      });
+      indexes.forEach((q, i) => {
+        if (answers[q] === undefined) answers[q] = results[i] ?? [];
+      });
+      return options.nq;
+    },
+    onProgress: (answered) => progress.update(finite ? (performance.now() - started) / 1000 : answered),
+  });
+  const level: SearchLevel = {
+    concurrency: options.concurrency, nq: options.nq, requests: outcome.succeeded, durationMs: Math.round(outcome.durationMs),
+    queriesPerSecond: perSecond(outcome.units, outcome.durationMs), latency: outcome.latency.summary(),
+    recall: recallAtK(answers, options.truth.ids, options.truth.width, options.k), errors: outcome.errors.summary(), cpu: cpu.read(),
+  };
+  progress.finish(`${level.queriesPerSecond} queries/s, p99 ${level.latency.p99Ms} ms, recall ${level.recall.toFixed(4)}, ${level.errors.count} errors`);
+  return level;
+}
+
+export async function efSweepPhase(context: VelaPhaseContext, options: Omit<SearchLevelOptions, "ef" | "label" | "durationMs" | "requestsMax"> & { efs: readonly number[] }): Promise<EfPoint[]> {
+  const points: EfPoint[] = [];
+  const requests = Math.ceil(context.dataSet.queryCount / options.nq);
+  for (const ef of options.efs) {
+    if (ef < options.k) continue;
+    const level = await searchLevel(context, { ...options, ef, requestsMax: requests, label: `ef sweep: ef ${ef}` });
+    points.push({ ef, recall: level.recall, queriesPerSecond: level.queriesPerSecond, latency: level.latency });
+  }
+  return points;
+}
+
+export interface MixedOptions {
+  durationMs: number;
+  insertRowsPerSecond: number;
+  insertBatchRows: number;
+  searchConcurrency: number;
+  k: number;
+  ef?: number;
+  consistency: ConsistencyName;
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+}
+
+/** Keys of rows the mixed phase inserts start here, far above any data-set row. */
+const mixedKeyBase = 1_000_000_000_000;
+/** Keys of freshness marker rows start here. */
+const markerKeyBase = 2_000_000_000_000;
+const probeLevels: ConsistencyName[] = ["Strong", "Bounded", "Eventually"];
+
+export async function mixedPhase(context: VelaPhaseContext, options: MixedOptions): Promise<MixedFigures> {
+  const { driver, dataSet, progress } = context;
+  const { dim, rows, queryCount } = dataSet;
+  const queryPoints = Array.from({ length: queryCount }, (_, q) => Array.from(dataSet.queries.subarray(q * dim, (q + 1) * dim)));
+  progress.start(`mixed: ${options.insertRowsPerSecond} rows/s inserted, ${options.searchConcurrency} searching, freshness probes`, options.durationMs / 1000, "s");
+  const cpu = new CpuMeter(context.velaPid);
+  const started = performance.now();
+  const tick = setInterval(() => progress.update((performance.now() - started) / 1000), 200);
+
+  const inserts = runLoad({
+    concurrency: 2, durationMs: options.durationMs, ratePerSecond: options.insertRowsPerSecond / options.insertBatchRows,
+    operation: async (batch) => {
+      const first = (batch * options.insertBatchRows) % rows;
+      const count = Math.min(options.insertBatchRows, rows - first);
+      return driver.insertRows(dataSet.vectors, dim, first, count, mixedKeyBase + batch * options.insertBatchRows - first);
+    },
+  });
+  const searches = runLoad({
+    concurrency: options.searchConcurrency, durationMs: options.durationMs,
+    operation: async (sequence) => {
+      await driver.search({ vectors: [queryPoints[sequence % queryCount] as number[]], topk: options.k, consistency: options.consistency, ...(options.ef === undefined ? {} : { ef: options.ef }) });
+    },
+  });
+  const freshness = probeLevels.map((consistency) => ({ consistency, delays: new LatencyRecorder(), polls: 0, errors: new ErrorRecorder() }));
+  const probes = (async () => {
+    for (let probe = 0; performance.now() - started < options.durationMs; probe++) {
+      const slot = freshness[probe % freshness.length] as (typeof freshness)[number];
+      const key = markerKeyBase + probe;
+      const row = (probe * 7919) % rows;
+      try {
+        await driver.insertPrepared([{ id: key, vector: Array.from(dataSet.vectors.subarray(row * dim, (row + 1) * dim)), tag: 100 }]);
+        const acknowledged = performance.now();
+        const vector = Array.from(dataSet.vectors.subarray(row * dim, (row + 1) * dim));
+        while (true) {
+          slot.polls += 1;
+          const hits = await driver.search({ vectors: [vector], topk: 1, consistency: slot.consistency, filter: `id == ${key}` });
+          if (hits[0]?.[0] === key) {
+            slot.delays.record(performance.now() - acknowledged);
+            break;
+          }
+          if (performance.now() - acknowledged > options.probeTimeoutMs) throw new Error(`marker row ${key} not returned by a ${slot.consistency} search within ${options.probeTimeoutMs} ms`);
+        }
+      } catch (error) {
+        slot.errors.record(error);
+      }
+      await sleep(options.probeIntervalMs);
+    }
+  })();
+  const [insertOutcome, searchOutcome] = await Promise.all([inserts, searches, probes]);
+  clearInterval(tick);
+  const durationMs = performance.now() - started;
+  const figures: MixedFigures = {
+    durationMs: Math.round(durationMs),
+    insertedRows: insertOutcome.units, insertVectorsPerSecond: perSecond(insertOutcome.units, insertOutcome.durationMs),
+    insertLatency: insertOutcome.latency.summary(), insertErrors: insertOutcome.errors.summary(),
+    searchQueriesPerSecond: perSecond(searchOutcome.succeeded, searchOutcome.durationMs), searchLatency: searchOutcome.latency.summary(), searchErrors: searchOutcome.errors.summary(),
+    freshness: freshness.map((slot): FreshnessFigures => ({
+      consistency: slot.consistency, probes: slot.delays.count, delay: slot.delays.summary(),
+      pollsMean: slot.delays.count + slot.errors.count === 0 ? 0 : Math.round((slot.polls / (slot.delays.count + slot.errors.count)) * 10) / 10,
+      errors: slot.errors.summary(),
+    })),
+    cpu: cpu.read(),
+  };
+  progress.finish(figures.freshness.map((slot) => `${slot.consistency} p50 ${slot.delay.p50Ms} ms`).join(", "));
+  return figures;
+}
