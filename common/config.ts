@@ -205,6 +205,14 @@ export const dataCoordDefaults = {
   logRetentionIntervalMs: 10_000,
   /** Most segments the Flush call waits on in one GetFlushState request. */
   flushStateSegmentsMax: 100_000,
+  /** How often compaction candidates are looked for. */
+  compactionIntervalMs: 60_000,
+  /** A flushed segment under this fraction of segmentRowCountMax rows is small: small ones of a shard are merged. */
+  compactionSmallRowsFraction: 0.5,
+  /** A flushed segment with at least this fraction of its rows deleted is rewritten without them. */
+  compactionDeletedFractionMin: 0.2,
+  /** Most segments merged by one compaction. */
+  compactionSegmentsMax: 16,
 } as const;
 export type DataCoordLimits = { -readonly [K in keyof typeof dataCoordDefaults]: number };
 

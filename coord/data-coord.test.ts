@@ -103,7 +103,7 @@ describe("data coordinator", () => {
   it("refuses commits from a node that does not watch the vchannel, and bad row counts", async () => {
     const clock = new ManualClock(1_700_000_000_000);
     const { coord, store } = await open(clock);
-    const node: DataNodeHandle = { nodeId: "n1", sessionKey: "session/datanode/n1", watch: async () => undefined, unwatch: async () => undefined, bufferedRows: () => 0 };
+    const node: DataNodeHandle = { nodeId: "n1", sessionKey: "session/datanode/n1", watch: async () => undefined, unwatch: async () => undefined, bufferedRows: () => 0, compact: () => undefined };
     await store.put(node.sessionKey, "alive");
     await coord.registerDataNode(node);
     const grant = (await coord.assignSegments({ ...request, rowCount: 3 }))[0];

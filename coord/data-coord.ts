@@ -75,6 +75,8 @@ export interface DataNodeHandle {
   unwatch(vchannel: string): Promise<void>;
   /** Rows of a segment buffered and not yet in binlogs (for statistics). */
   bufferedRows(segmentId: bigint): number;
+  /** Queues a compaction of flushed segments of a vchannel it watches (it runs between two ticks). */
+  compact(vchannel: string, segmentIds: readonly bigint[]): void;
 }
 
 /** `channel-watch/<vchannel>`: which data node consumes a vchannel. */
@@ -180,6 +182,9 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
   private cancelTimer: (() => void) | undefined;
   private passRunning: Promise<void> | undefined;
   private lastGcMs = 0;
+  private lastCompactionMs = 0;
+  /** Segments in a queued or running compaction. */
+  private readonly compacting = new Set<bigint>();
   private lastRetentionMs = 0;
   private closed = false;
 
@@ -583,28 +588,86 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
   }
 
   /**
-   * Replaces flushed segments by one compacted segment in one transaction (the new one flushed, the
-   * old ones dropped). Returns the new record.
+   * Plans compactions: per shard and partition, small flushed segments are merged (up to
+   * compactionSegmentsMax, at most segmentRowCountMax rows together), and a segment with at least
+   * compactionDeletedFractionMin of its rows deleted is rewritten alone. Each plan goes to the data node
+   * watching the vchannel. Returns the plans handed out.
    */
-  commitCompaction(from: readonly bigint[], result: Omit<SegmentInfo, "id" | "state" | "compactedFrom">): Promise<SegmentInfo> {
+  compactionPass(): bigint[][] {
+    const plans: bigint[][] = [];
+    const groups = new Map<string, SegmentInfo[]>();
+    for (const segment of this.segments.values()) {
+      if (segment.state !== "flushed" || this.compacting.has(segment.id)) continue;
+      const key = `${segment.collectionId}/${segment.partitionId}/${segment.vchannel}`;
+      groups.set(key, [...(groups.get(key) ?? []), segment]);
+    }
+    for (const segments of groups.values()) {
+      const first = segments[0] as SegmentInfo;
+      const node = this.nodes.get(this.watches.get(first.vchannel)?.nodeId ?? "");
+      if (node === undefined) continue;
+      const rowCountMax = first.rowCountMax;
+      const small = segments.filter((segment) => segment.numRows < rowCountMax * this.limits.compactionSmallRowsFraction).sort((a, b) => a.numRows - b.numRows);
+      const merge: SegmentInfo[] = [];
+      let rows = 0;
+      for (const segment of small) {
+        if (merge.length >= this.limits.compactionSegmentsMax || rows + segment.numRows > rowCountMax) break;
+        merge.push(segment);
+        rows += segment.numRows;
+      }
+      const planned: bigint[][] = merge.length >= 2 ? [merge.map((segment) => segment.id)] : [];
+      for (const segment of segments) {
+        if (merge.length >= 2 && merge.includes(segment)) continue;
+        const deleted = segment.deltaLogs.reduce((sum, log) => sum + log.rowCount, 0);
+        if (segment.numRows > 0 && deleted / segment.numRows >= this.limits.compactionDeletedFractionMin) planned.push([segment.id]);
+      }
+      for (const plan of planned) {
+        for (const id of plan) this.compacting.add(id);
+        node.compact(first.vchannel, plan);
+        plans.push(plan);
+      }
+    }
+    return plans;
+  }
+
+  /** A compaction the data node gave up (its sources may be planned again). */
+  compactionAbandoned(segmentIds: readonly bigint[]): void {
+    for (const id of segmentIds) this.compacting.delete(id);
+  }
+
+  /**
+   * Replaces flushed segments by one compacted segment in one transaction fenced by the node's watch
+   * (the new one flushed, or dropped when every row was deleted; the old ones dropped with
+   * compactedTo). Announces "compacted" for the new segment, then "dropped" for the old ones.
+   */
+  commitCompaction(nodeId: string, vchannel: string, from: readonly bigint[], result: Omit<SegmentInfo, "state" | "compactedFrom">): Promise<SegmentInfo> {
     return this.mutex.run(async () => {
-      const sources = from.map((id) => {
-        const segment = this.segments.get(id);
-        if (segment === undefined || segment.state !== "flushed") throw new VelaError(ErrorCode.Unavailable, `segment ${id} is no longer flushed; compaction abandoned`);
-        return segment;
-      });
-      const id = await this.options.allocateId();
-      const nowMs = this.options.clock.nowMs();
-      const created: SegmentInfo = { ...result, id, state: "flushed", compactedFrom: [...from] };
-      const dropped = sources.map((segment) => ({ ...segment, state: "dropped" as const, droppedAtMs: nowMs, compactedTo: id }));
-      const compare = sources.map((segment) => ({ key: segmentKey(segment.collectionId, segment.id), target: "value" as const, operator: "equal" as const, value: encodeRecord(segment) }));
-      const success: TxnOp[] = [created, ...dropped].map((segment) => ({ type: "put", key: segmentKey(segment.collectionId, segment.id), value: encodeRecord(segment) }));
-      const txn = await this.options.metaStore.txn({ compare, success });
-      if (!txn.succeeded) throw new VelaError(ErrorCode.Unavailable, "segments changed during compaction; compaction abandoned");
-      this.segments.set(created.id, created);
-      for (const segment of dropped) this.segments.set(segment.id, segment);
-      this.emit({ kind: "compacted", segment: created });
-      return created;
+      try {
+        const sources = from.map((id) => {
+          const segment = this.segments.get(id);
+          if (segment === undefined || segment.state !== "flushed") throw new VelaError(ErrorCode.Unavailable, `segment ${id} is no longer flushed; compaction abandoned`);
+          return segment;
+        });
+        const id = result.id;
+        const nowMs = this.options.clock.nowMs();
+        const created: SegmentInfo = { ...result, state: result.numRows === 0 ? "dropped" : "flushed", compactedFrom: [...from], ...(result.numRows === 0 ? { droppedAtMs: nowMs } : {}) };
+        const dropped = sources.map((segment) => ({ ...segment, state: "dropped" as const, droppedAtMs: nowMs, compactedTo: id }));
+        const watch = this.watches.get(vchannel);
+        if (watch === undefined || watch.nodeId !== nodeId) throw new VelaError(ErrorCode.Unavailable, `data node ${nodeId} no longer watches ${vchannel}`);
+        const compare = [
+          { key: channelWatchKey(vchannel), target: "value" as const, operator: "equal" as const, value: encodeRecord(watch) },
+          ...sources.map((segment) => ({ key: segmentKey(segment.collectionId, segment.id), target: "value" as const, operator: "equal" as const, value: encodeRecord(segment) })),
+        ];
+        const success: TxnOp[] = [created, ...dropped].map((segment) => ({ type: "put", key: segmentKey(segment.collectionId, segment.id), value: encodeRecord(segment) }));
+        const txn = await this.options.metaStore.txn({ compare, success });
+        if (!txn.succeeded) throw new VelaError(ErrorCode.Unavailable, "segments changed during compaction; compaction abandoned");
+        this.segments.set(created.id, created);
+        for (const segment of dropped) this.segments.set(segment.id, segment);
+        this.emit({ kind: created.state === "flushed" ? "compacted" : "dropped", segment: created });
+        for (const segment of dropped) this.emit({ kind: "dropped", segment });
+        return created;
+      } finally {
+        for (const id of from) this.compacting.delete(id);
+      }
     });
   }
 
@@ -620,6 +683,10 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
     if (nowMs - this.lastRetentionMs >= this.limits.logRetentionIntervalMs) {
       this.lastRetentionMs = nowMs;
       steps.push(["log retention", () => this.retentionPass()]);
+    }
+    if (nowMs - this.lastCompactionMs >= this.limits.compactionIntervalMs) {
+      this.lastCompactionMs = nowMs;
+      steps.push(["compaction", async () => void this.compactionPass()]);
     }
     if (nowMs - this.lastGcMs >= this.limits.gcIntervalMs) {
       this.lastGcMs = nowMs;

@@ -21,7 +21,7 @@
 // watch cannot commit (the data coordinator fences commits by the watch record).
 
 import type { Clock } from "../common/clock.ts";
-import { columnByteSize, concatColumns, type Column } from "../common/columns.ts";
+import { columnByteSize, concatColumns, gatherColumn, type Column } from "../common/columns.ts";
 import { dataNodeDefaults, resolveLimits, type DataNodeLimits } from "../common/config.ts";
 import { ErrorCode, errorMessage, isVelaError } from "../common/errors.ts";
 import { MsgType } from "../common/msg-type.ts";
@@ -37,13 +37,13 @@ import type { BinlogRef, FieldBinlogRef, SegmentInfo } from "../types/data-coord
 import type { PrimaryKeys } from "./binlog/arrow-columns.ts";
 import { readStatsLog, writeDeltaLog } from "./binlog/binlog-io.ts";
 import type { BloomFilter } from "./binlog/bloom-filter.ts";
-import { writeSegmentBinlogs } from "./binlog/segment-binlogs.ts";
+import { readSegmentBinlogs, writeSegmentBinlogs, type SegmentBinlogs } from "./binlog/segment-binlogs.ts";
 import { buildPrimaryKeyStats } from "./binlog/stats-log.ts";
 
 type PrimaryKey = bigint | string;
 
 /** The data coordinator calls a data node makes. */
-export type DataCoordForNode = Pick<DataCoord, "segment" | "listSegments" | "checkpoint" | "flushableSegments" | "markFlushing" | "commitSync">;
+export type DataCoordForNode = Pick<DataCoord, "segment" | "listSegments" | "checkpoint" | "flushableSegments" | "markFlushing" | "commitSync" | "commitCompaction" | "compactionAbandoned">;
 
 export interface DataNodeOptions {
   nodeId: string;
@@ -114,6 +114,8 @@ class ChannelConsumer {
   private committedOffset = -1;
   private lastCheckpointMs = 0;
   private info!: CollectionInfo;
+  /** Compactions queued by the data coordinator; run between two ticks. */
+  private readonly compactions: bigint[][] = [];
 
   constructor(private readonly node: DataNode, readonly watch: ChannelWatch) {}
 
@@ -255,7 +257,98 @@ class ChannelConsumer {
     }
   }
 
+  enqueueCompaction(segmentIds: readonly bigint[]): void {
+    this.compactions.push([...segmentIds]);
+  }
+
   private async afterTick(): Promise<void> {
+    await this.syncAfterTick();
+    while (this.compactions.length > 0 && !this.stopped) {
+      const plan = this.compactions.shift() as bigint[];
+      try {
+        await this.compact(plan);
+      } catch (error) {
+        this.node.options.onError?.(error);
+        this.node.options.dataCoord.compactionAbandoned(plan);
+      }
+    }
+  }
+
+  /**
+   * Merges flushed segments into one without their deleted rows (DESIGN §6). Runs between two ticks,
+   * so no record of the vchannel is applied meanwhile: tombstones still buffered for the sources are
+   * synced first, then the sources are read with all their delta logs, the surviving rows are written
+   * in timestamp order as a new segment, and the data coordinator swaps the records in one transaction.
+   */
+  private async compact(plan: readonly bigint[]): Promise<void> {
+    const { options } = this.node;
+    const pending = plan.filter((id) => this.buffers.get(id)?.pending === true);
+    if (pending.length > 0) await this.sync(pending, new Set());
+    const sources = plan.map((id) => options.dataCoord.segment(id));
+    if (sources.some((segment) => segment === undefined || segment.state !== "flushed")) {
+      options.dataCoord.compactionAbandoned(plan);
+      return;
+    }
+    const segments = sources as SegmentInfo[];
+    const first = segments[0] as SegmentInfo;
+    const binlogOptions = options.pool === undefined ? {} : { pool: options.pool };
+    const parts: SegmentBinlogs[] = [];
+    for (const segment of segments) parts.push(await readSegmentBinlogs(options.objectStore, [...segment.insertLogs, ...segment.deltaLogs], binlogOptions));
+    // Surviving rows: no tombstone (pk, d) of the segment with insert ts < d.
+    const kept: Array<{ part: number; row: number; ts: bigint }> = [];
+    const offsets: number[] = [];
+    let offset = 0;
+    for (const [index, part] of parts.entries()) {
+      offsets.push(offset);
+      offset += part.rowCount;
+      const latestDelete = new Map<PrimaryKey, bigint>();
+      for (let i = 0; i < part.tombstones.primaryKeys.length; i++) {
+        const key = part.tombstones.primaryKeys[i] as PrimaryKey;
+        const ts = part.tombstones.timestamps[i] as bigint;
+        if ((latestDelete.get(key) ?? 0n) < ts) latestDelete.set(key, ts);
+      }
+      for (let row = 0; row < part.rowCount; row++) {
+        const ts = part.timestamps[row] as bigint;
+        const deletedAt = latestDelete.get(part.primaryKeys[row] as PrimaryKey);
+        if (deletedAt === undefined || ts >= deletedAt) kept.push({ part: index, row, ts });
+      }
+    }
+    // Timestamp order (stable: part, then row), as every segment keeps its rows.
+    kept.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    const segmentId = await options.allocIds(1);
+    const nowMs = options.clock.nowMs();
+    const pkField = primaryKeyField(this.info.schema);
+    let insertLogs: FieldBinlogRef[] = [];
+    let statsLogs: FieldBinlogRef[] = [];
+    let keys: PrimaryKeys | undefined;
+    if (kept.length > 0) {
+      const order = kept.map((entry) => (offsets[entry.part] as number) + entry.row);
+      const columns = this.info.schema.fields.map((field) => gatherColumn(concatColumns(parts.map((part) => {
+        const column = part.columns.find((candidate) => candidate.fieldId === field.fieldId);
+        if (column === undefined) throw new Error(`segment binlogs lack field ${field.name}`);
+        return column;
+      })), order));
+      const timestamps = BigUint64Array.from(kept.map((entry) => entry.ts));
+      const written = await writeSegmentBinlogs(options.objectStore, {
+        root: options.binlogRoot ?? "", collectionId: first.collectionId, partitionId: first.partitionId, segmentId, primaryKeyFieldId: pkField.fieldId, logId: await options.allocIds(1),
+      }, columns, timestamps, binlogOptions);
+      insertLogs = written.insertLogs;
+      statsLogs = written.statsLogs;
+      keys = columns.find((column) => column.fieldId === pkField.fieldId)?.values as PrimaryKeys;
+    }
+    await options.dataCoord.commitCompaction(this.watch.nodeId, this.watch.vchannel, plan, {
+      id: segmentId, collectionId: first.collectionId, partitionId: first.partitionId, vchannel: this.watch.vchannel,
+      rowCountMax: first.rowCountMax, rowsAllocated: kept.length, createdMs: nowMs, lastAllocationMs: nowMs, lastExpireTs: 0n,
+      numRows: kept.length, insertLogs, statsLogs, deltaLogs: [], syncedOffset: this.position, flushTs: this.positionTs,
+    });
+    for (const id of plan) this.buffers.delete(id);
+    if (keys !== undefined) {
+      const buffer = this.bufferOf({ id: segmentId, partitionId: first.partitionId });
+      buffer.blooms.push(buildPrimaryKeyStats(keys).bloom);
+    }
+  }
+
+  private async syncAfterTick(): Promise<void> {
     const { options, limits } = this.node;
     const nowMs = options.clock.nowMs();
     const flushable = options.dataCoord.flushableSegments(this.watch.vchannel, this.positionTs);
@@ -429,6 +522,12 @@ export class DataNode implements DataNodeHandle {
     let rows = 0;
     for (const consumer of this.consumers.values()) rows += consumer.bufferedRows(segmentId);
     return rows;
+  }
+
+  compact(vchannel: string, segmentIds: readonly bigint[]): void {
+    const consumer = this.consumers.get(vchannel);
+    if (consumer === undefined) this.options.dataCoord.compactionAbandoned(segmentIds);
+    else consumer.enqueueCompaction(segmentIds);
   }
 
   /** The vchannels being consumed. */

@@ -178,7 +178,19 @@ export class VchannelReplica {
   /** A segment of this vchannel was flushed (hand it off once tsafe reaches flushTs) or dropped. */
   onSegmentEvent(kind: "flushed" | "dropped" | "compacted", info: SegmentInfo): void {
     if (info.vchannel !== this.vchannel) return;
+    const compaction = info.compactedFrom !== undefined && (kind === "compacted" || kind === "dropped");
+    if (compaction) {
+      // A compaction result (dropped when every row was deleted): it replaces its sources in one step,
+      // once tsafe has reached the compaction (the sources then hold every tombstone it applied).
+      if ((info.compactedFrom ?? []).some((id) => this.segments.has(id))) {
+        this.handoffs.set(info.id, info);
+        this.startHandoffs();
+      }
+      return;
+    }
     if (kind === "dropped") {
+      // A compaction's source goes with the compaction's handoff, not before.
+      if (info.compactedTo !== undefined && this.handoffs.has(info.compactedTo)) return;
       this.handoffs.delete(info.id);
       const segment = this.segments.get(info.id);
       this.segments.delete(info.id);
@@ -228,8 +240,8 @@ export class VchannelReplica {
   private startHandoffs(): void {
     for (const [id, info] of this.handoffs) {
       if (this.loading.has(id) || info.flushTs === undefined || info.flushTs > this.tsafe) continue;
-      // With an HNSW index defined, the growing copy stays until the flushed copy can come with its index.
-      if (!indexesBuilt(this.loader, id, this.collection.info)) continue;
+      // With an HNSW index defined, the old copies stay until the new one can come with its index.
+      if (info.numRows > 0 && !indexesBuilt(this.loader, id, this.collection.info)) continue;
       this.loading.add(id);
       loadSegment(this.loader, info, this.collection.info, this.vchannel).then(async (loaded) => {
         await loadIndexes(this.loader, loaded, this.collection.info);
@@ -241,18 +253,27 @@ export class VchannelReplica {
           return;
         }
         this.handoffs.delete(id);
-        const growing = this.segments.get(id);
-        if (growing !== undefined && growing.rowCount !== loaded.rowCount) {
-          // The copies must agree; keep serving the growing one rather than change an answer.
-          this.onError(new VelaError(ErrorCode.Internal, `handoff of segment ${id}: binlogs hold ${loaded.rowCount} rows, the growing copy ${growing.rowCount}; keeping the growing copy`));
-          retireSegment(this.loader, loaded);
-          return;
+        // Flush: the growing copy of the same segment. Compaction: the source segments.
+        const replaced = (info.compactedFrom ?? [id]).map((sourceId) => this.segments.get(sourceId)).filter((segment) => segment !== undefined);
+        if (info.compactedFrom === undefined) {
+          const growing = replaced[0];
+          if (growing !== undefined && growing.rowCount !== loaded.rowCount) {
+            // The copies must agree; keep serving the growing one rather than change an answer.
+            this.onError(new VelaError(ErrorCode.Internal, `handoff of segment ${id}: binlogs hold ${loaded.rowCount} rows, the growing copy ${growing.rowCount}; keeping the growing copy`));
+            retireSegment(this.loader, loaded);
+            return;
+          }
         }
-        if (growing !== undefined) for (const [key, ts] of growing.tombstones()) loaded.applyDelete(key, ts);
+        // Tombstones the old copies took after the new one was written (applying one twice changes nothing).
+        for (const old of replaced) for (const [key, ts] of old.tombstones()) loaded.applyDelete(key, ts);
+        for (const old of replaced) {
+          this.segments.delete(old.segmentId);
+          this.sealed.add(old.segmentId);
+          this.syncedOffsets.delete(old.segmentId);
+        }
         this.sealed.add(id);
-        this.syncedOffsets.delete(id);
-        this.segments.set(id, loaded);
-        if (growing !== undefined) retireSegment(this.loader, growing);
+        if (loaded.rowCount > 0) this.segments.set(id, loaded);
+        for (const old of replaced) retireSegment(this.loader, old);
       }, (error: unknown) => {
         this.loading.delete(id);
         this.onError(error);
@@ -260,6 +281,7 @@ export class VchannelReplica {
       });
     }
   }
+
 
   async stop(): Promise<void> {
     await this.reader?.close();

@@ -391,3 +391,97 @@ describe("data node failover", () => {
     await second.close({ flush: false });
   });
 });
+
+describe("compaction", () => {
+  it("merges small segments and drops deleted rows, with HNSW indexes rebuilt, without hiding or doubling a row under concurrent reads", async () => {
+    const seed = testSeed();
+    console.log(`compaction seed ${seed}`);
+    const random = new SeededRandom(seed);
+    const dataDir = scratchDir("persist-compaction");
+    let vela = await start(dataDir, {
+      dataCoordLimits: { ...fastLimits.dataCoordLimits, compactionIntervalMs: 3_600_000, compactionDeletedFractionMin: 0.1 },
+      indexCoordLimits: { indexScheduleIntervalMs: 50 },
+    });
+    const collectionId = await createCollection(vela, "c", 1);
+    const info = (await vela.rootCoord.describeCollectionById(collectionId)).info;
+    await vela.indexCoord.createIndex({ collection: info, fieldName: "v", params: { index_type: "HNSW", metric_type: "L2", M: "8", efConstruction: "40" } });
+    await vela.queryCoord.loadCollection("default", "c");
+    const model = new Model();
+    for (let round = 0; round < 3; round++) {
+      await writeRandom(vela, model, random, "c", 8);
+      await flushAll(vela, collectionId);
+    }
+    // Deletes spread over the flushed segments.
+    const doomed = shuffle(random, [...model.live.keys()]).slice(0, Math.floor(model.live.size / 4));
+    const deleted = await vela.proxy.delete({ collectionName: "c", primaryKeys: doomed });
+    for (const id of doomed) {
+      model.live.delete(id);
+      model.deletes.push({ id, ts: deleted.timestamp });
+    }
+    const flushedBefore = segmentsOf(vela, collectionId, "flushed");
+    expect(flushedBefore.length).toBeGreaterThan(1);
+    const indexedAll = (): boolean => {
+      const flushed = segmentsOf(vela, collectionId, "flushed").map((segment) => segment.id).sort();
+      return flushed.every((id) => vela.indexCoord.segmentIndex(id, 101) !== undefined) && vela.queryNode.sealedSegments(collectionId).sort().join(",") === flushed.join(",");
+    };
+    await until("indexes and handoff", indexedAll, 60_000);
+    expect((await vela.reader.count({ collectionName: "c", consistencyLevel: "Strong" })).count).toBe(model.live.size);
+
+    let stopReading = false;
+    let reads = 0;
+    const failures: string[] = [];
+    const reader = (async () => {
+      const keys = [...model.live.keys()];
+      while (!stopReading) {
+        try {
+          const [count, search, rows] = await Promise.all([
+            vela.reader.count({ collectionName: "c", consistencyLevel: "Eventually" }),
+            vela.reader.search({ collectionName: "c", consistencyLevel: "Eventually", annsField: "v", metricType: "L2", vectors: new Float32Array(DIM).fill(0.5), topk: 10 }),
+            vela.reader.query({ collectionName: "c", consistencyLevel: "Eventually", outputFields: ["n"], limit: 16_384, filterKeys: keys }),
+          ]);
+          reads += 1;
+          if (count.count !== model.live.size) failures.push(`count ${count.count} != ${model.live.size}`);
+          const ids = (search.results[0] ?? []).map((hit) => hit.primaryKey);
+          if (new Set(ids).size !== ids.length) failures.push("a search returned a key twice");
+          if (ids.length !== Math.min(10, model.live.size)) failures.push(`search returned ${ids.length} hits`);
+          if (ids.some((id) => !model.live.has(id as bigint))) failures.push("a search returned a deleted key");
+          if (rows.rows.length !== model.live.size) failures.push(`query returned ${rows.rows.length} of ${model.live.size} rows`);
+        } catch (error) {
+          failures.push(String(error));
+          return;
+        }
+      }
+    })();
+    await until("reads before compaction", () => reads >= 3 || failures.length > 0);
+    const plans = vela.dataCoord.compactionPass();
+    expect(plans.length).toBeGreaterThan(0);
+    const sources = plans.flat();
+    await until("compaction, index and handoff", () => {
+      const done = sources.every((id) => vela.dataCoord.segment(id)?.state === "dropped");
+      return done && indexedAll() && sources.every((id) => !vela.queryNode.sealedSegments(collectionId).includes(id));
+    }, 60_000);
+    const readsAt = reads;
+    await until("reads after compaction", () => reads >= readsAt + 3 || failures.length > 0);
+    stopReading = true;
+    await reader;
+    expect(failures).toEqual([]);
+
+    // The compacted segments hold exactly the surviving rows: every live version, no deleted one.
+    const compacted = segmentsOf(vela, collectionId, "flushed").filter((segment) => segment.compactedFrom !== undefined);
+    expect(compacted.length).toBeGreaterThan(0);
+    for (const segment of compacted) {
+      for (const log of segment.insertLogs.filter((entry) => entry.fieldId === 100)) {
+        const table = tableFromIPC(await vela.objectStore.get(log.path));
+        const pk = table.getChild("pk")?.toArray() as BigInt64Array;
+        for (const id of pk) expect(doomed.includes(id), `deleted key ${id} in a compacted segment`).toBe(false);
+      }
+    }
+    const liveRows = segmentsOf(vela, collectionId, "flushed").reduce((sum, segment) => sum + segment.numRows, 0);
+    expect(liveRows).toBeLessThan(flushedBefore.reduce((sum, segment) => sum + segment.numRows, 0));
+    await expectServes(vela, model);
+    await stop(vela);
+    vela = await start(dataDir);
+    await until("reload", () => vela.queryCoord.loadState(collectionId) === "Loaded");
+    await expectServes(vela, model);
+  });
+});
