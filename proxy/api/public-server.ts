@@ -29,6 +29,8 @@ export class PublicServer {
     private readonly httpServer: HttpServer,
     readonly port: number,
     private readonly shutdownGraceMs: number,
+    /** Connections whose first bytes have not arrived yet (neither server has them). */
+    private readonly unrouted: Set<Socket>,
   ) {}
 
   static async start(options: PublicServerOptions): Promise<PublicServer> {
@@ -40,14 +42,15 @@ export class PublicServer {
     const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const httpServer = createHttpServer(options.httpHandler);
     httpServer.keepAliveTimeout = 30_000;
-    const netServer = createNetServer((socket) => route(socket, injector, httpServer));
+    const unrouted = new Set<Socket>();
+    const netServer = createNetServer((socket) => route(socket, injector, httpServer, unrouted));
     await new Promise<void>((resolve, reject) => {
       netServer.once("error", reject);
       netServer.listen(options.port, options.host ?? "0.0.0.0", () => resolve());
     });
     const address = netServer.address();
     const port = typeof address === "object" && address !== null ? address.port : options.port;
-    return new PublicServer(netServer, grpcServer, injector, httpServer, port, options.shutdownGraceMs);
+    return new PublicServer(netServer, grpcServer, injector, httpServer, port, options.shutdownGraceMs, unrouted);
   }
 
   /**
@@ -58,6 +61,9 @@ export class PublicServer {
     const listenerClosed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     this.httpServer.closeIdleConnections();
+    // A connection that has sent nothing yet (a client reconnecting just now) carries no call, and
+    // neither server knows it: unless it is cut here, the listener's close would wait for it forever.
+    for (const socket of this.unrouted) socket.destroy();
     this.injector.drain(this.shutdownGraceMs);
     // Calls in flight get the grace period to finish; then whatever is left is cut.
     let cancelGrace: () => void = () => undefined;
@@ -75,14 +81,17 @@ export class PublicServer {
   }
 }
 
-function route(socket: Socket, injector: ReturnType<grpc.Server["createConnectionInjector"]>, httpServer: HttpServer): void {
+function route(socket: Socket, injector: ReturnType<grpc.Server["createConnectionInjector"]>, httpServer: HttpServer, unrouted: Set<Socket>): void {
   let seen = Buffer.alloc(0);
+  unrouted.add(socket);
+  socket.once("close", () => unrouted.delete(socket));
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
     const compared = Math.min(seen.length, HTTP2_PREFACE.length);
     const isHttp2 = seen.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
     if (isHttp2 && seen.length < HTTP2_PREFACE.length) return; // need more bytes to decide
     socket.off("data", onData);
+    unrouted.delete(socket);
     socket.pause();
     socket.unshift(seen);
     // Both servers take bytes already read from the socket's buffer when they adopt it; the HTTP/2
