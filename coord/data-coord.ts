@@ -191,6 +191,8 @@ export class DataCoord implements SegmentAllocatorApi, DataCoordApi {
   private constructor(private readonly options: DataCoordOptions) {
     this.limits = resolveLimits(dataCoordDefaults, options.limits, "data coordinator");
     this.binlogRoot = options.binlogRoot ?? "";
+    // The first compaction comes one interval after start, not at once: a restart is busy enough.
+    this.lastCompactionMs = options.clock.nowMs();
   }
 
   /** Opens the coordinator on what the MetaStore holds; `start()` begins the background passes. */

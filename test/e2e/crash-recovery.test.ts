@@ -75,7 +75,7 @@ describe("kill -9 during ingest", () => {
     const configFile = join(dataDir, "..", `crash-config-${seed}.json`);
     writeFileSync(configFile, JSON.stringify({
       limits: {
-        dataCoord: { segmentRowCountMax: 400, sealCheckIntervalMs: 50, segmentAllocationExpiryMs: 200, segmentIdleSealMs: 700, logRetentionIntervalMs: 200, gcIntervalMs: 500, gcOrphanMinAgeMs: 60_000, gcDroppedRetentionMs: 1000 },
+        dataCoord: { segmentRowCountMax: 400, sealCheckIntervalMs: 50, segmentAllocationExpiryMs: 200, segmentIdleSealMs: 700, logRetentionIntervalMs: 200, gcIntervalMs: 500, compactionIntervalMs: 1000, gcOrphanMinAgeMs: 60_000, gcDroppedRetentionMs: 1000 },
         dataNode: { bufferBytesMax: 32 * 1024, checkpointIntervalMs: 100, syncPeriodMs: 1500 },
         timeSync: { tickIntervalMs: 50 },
         log: { embeddedSegmentBytesMax: 128 * 1024 },
