@@ -6,30 +6,15 @@
 //
 //   npx tsx bench/ingest-sdk.ts
 //   BENCH_ROWS=300000 BENCH_CONCURRENCY=1,4,16 npx tsx bench/ingest-sdk.ts
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { SeededRandom } from "../common/random.ts";
+import { startStandaloneVela } from "./tool/vela-server.ts";
 
 const dim = 128;
 const batchRows = 1_000;
 const totalRows = Number(process.env.BENCH_ROWS ?? "200000");
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? "1,4,16").split(",").map(Number);
-const root = join(import.meta.dirname, "..");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
 
 async function metric(metricsPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -43,23 +28,12 @@ const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: batchRo
   id: b * batchRows + row, v: Array.from({ length: dim }, () => random.gaussian()),
 })));
 
-const dataDir = mkdtempSync(join(tmpdir(), "vela-ingest-"));
-const port = await freePort();
-const metricsPort = await freePort();
-const child = spawn(process.execPath, [join(root, "bin", "vela.mjs"), "standalone", "--data-dir", dataDir, "--port", String(port), "--metrics-port", String(metricsPort), "--host", "127.0.0.1", "--log-level", "warn"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-await new Promise<void>((resolve, reject) => {
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.includes("vela standalone:")) resolve();
-  });
-  child.once("exit", (code) => reject(new Error(`vela exited with ${code}`)));
-});
-
+const vela = await startStandaloneVela();
+const metricsPort = Number(vela.metricsAddress.split(":").pop());
 try {
-  const client = new MilvusClient({ address: `127.0.0.1:${port}`, logLevel: "error" });
+  const client = new MilvusClient({ address: vela.address, logLevel: "error" });
   await client.connectPromise;
-  console.log(`ingest through the SDK: ${totalRows} rows × ${dim} dims per run, batches of ${batchRows}, standalone with fsync (data in ${dataDir})`);
+  console.log(`ingest through the SDK: ${totalRows} rows × ${dim} dims per run, batches of ${batchRows}, standalone with fsync (data in ${vela.dataDir})`);
   for (const concurrency of concurrencies) {
     const name = `ingest_c${concurrency}`;
     await client.createCollection({ collection_name: name, fields: [{ name: "id", data_type: DataType.Int64, is_primary_key: true }, { name: "v", data_type: DataType.FloatVector, dim }] });
@@ -91,7 +65,5 @@ try {
   }
   await client.closeConnection();
 } finally {
-  child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
-  rmSync(dataDir, { recursive: true, force: true });
+  await vela.stop();
 }
