@@ -19,7 +19,7 @@ import { TimestampOracle } from "../coord/tso.ts";
 import { IndexCoord } from "../coord/index-coord.ts";
 import { QueryCoord } from "../coord/query-coord.ts";
 import { IndexNode } from "../indexnode/index-node.ts";
-import { createHnswPool } from "../indexnode/hnsw/hnsw-pool.ts";
+import { createHnswPool, type HnswPool } from "../indexnode/hnsw/hnsw-pool.ts";
 import { PublicServer } from "../proxy/api/public-server.ts";
 import { VelaService, type FilterParser } from "../proxy/api/vela-service.ts";
 import { createMilvusGrpcService } from "../proxy/grpc/milvus-grpc-service.ts";
@@ -253,12 +253,13 @@ export class Standalone {
 
     // The query node searches sealed segments' HNSW indexes in a pool of its own.
     const loadLimits = resolveLimits(queryNodeLoadDefaults, options.queryNodeLoadLimits, "query node load");
-    const hnswPool = createHnswPool({ name: "query node HNSW pool", workerCount: loadLimits.hnswWorkers });
-    this.closers.unshift(() => hnswPool.close());
+    let hnswPool: HnswPool | undefined;
+    const queryNodeHnswPool = (): HnswPool => (hnswPool ??= createHnswPool({ name: "query node HNSW pool", workerCount: loadLimits.hnswWorkers }));
+    this.closers.unshift(async () => hnswPool?.close());
     const queryNodeId = String(await this.rootCoord.allocIds(1));
     const queryNode = new QueryNode({
       nodeId: queryNodeId, log: this.log, clock, objectStore: this.objectStore, binlogPool, dataCoord: this.dataCoord, onError: onBackgroundError,
-      indexes: { api: indexCoord, pool: hnswPool, replicas: loadLimits.indexReplicas }, loadLimits,
+      indexes: { api: indexCoord, pool: queryNodeHnswPool, replicas: loadLimits.indexReplicas }, loadLimits,
       search: (request) => searchBruteForce(pool, request),
       reduce: (results, reduceOptions) => reduceInPool(pool, results, reduceOptions),
       ...(options.readLimits === undefined ? {} : { limits: options.readLimits }),

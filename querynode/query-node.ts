@@ -286,7 +286,7 @@ export class QueryNode {
           searches.push(this.allowedRows(segment, snapshotTs, rowCount, request).then(async (allowed) => {
             if (allowed === undefined) return;
             const index = segment.vectorIndexes.get(field.fieldId);
-            const hnsw = this.options.indexes?.pool;
+            const hnsw = index === undefined ? undefined : this.options.indexes?.pool();
             // Sealed and indexed: HNSW with the filter as its callback, unless the filter keeps so few
             // rows that the graph walk would visit most of the segment anyway.
             const useIndex = index !== undefined && hnsw !== undefined && index.metric === request.metric && index.rows === rowCount && !shouldUseExactSearch(allowed.count(), rowCount);

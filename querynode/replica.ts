@@ -52,7 +52,8 @@ export interface SegmentLoader {
 
 export interface IndexLoader {
   api: IndexCoordApi;
-  pool: HnswPool;
+  /** The HNSW pool, started on first use (its workers load a native library: none are spawned for nothing). */
+  pool: () => HnswPool;
   /** Copies of each index, each in its own HNSW worker. */
   replicas: number;
 }
@@ -84,10 +85,11 @@ export async function loadIndexes(loader: SegmentLoader, segment: GrowingSegment
     }
     if (loader.objectStore === undefined) throw new VelaError(ErrorCode.Unavailable, `segment ${segment.segmentId} has an index, but this query node has no object store`);
     const bytes = await loader.objectStore.get(info.indexFilePath);
-    const replicas = Math.max(1, Math.min(source.replicas, source.pool.stats().lanes.length));
-    const handle = await source.pool.load(bytes, { replicas });
+    const pool = source.pool();
+    const replicas = Math.max(1, Math.min(source.replicas, pool.stats().lanes.length));
+    const handle = await pool.load(bytes, { replicas });
     if (segment.vectorIndexes.has(fieldId)) {
-      await source.pool.release(handle); // loaded twice concurrently: keep the first
+      await pool.release(handle); // loaded twice concurrently: keep the first
       continue;
     }
     segment.vectorIndexes.set(fieldId, { handle, metric: info.metricType, rows: info.rowCount, residentBytes: handle.residentBytesPerCopy * handle.lanes.length });
@@ -97,7 +99,7 @@ export async function loadIndexes(loader: SegmentLoader, segment: GrowingSegment
 /** Frees a segment's indexes once no read holds it. */
 export function retireSegment(loader: SegmentLoader, segment: GrowingSegment): void {
   segment.retire(() => {
-    for (const index of segment.vectorIndexes.values()) void loader.indexes?.pool.release(index.handle).catch(() => undefined);
+    for (const index of segment.vectorIndexes.values()) void loader.indexes?.pool().release(index.handle).catch(() => undefined);
     segment.vectorIndexes.clear();
   });
 }
