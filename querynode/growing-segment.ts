@@ -9,6 +9,11 @@
 // Invariants: rows are only appended (a snapshot is a row count plus a timestamp); rows are applied in
 // timestamp order (the replica sorts each tick's batch), so a tombstone only ever needs to look at rows
 // already present; `deleteTs[r]` is the earliest tombstone that applies to r (0n: none).
+//
+// Visibility sets are frozen (immutable) so that one can serve many reads: at a snapshot at or above
+// every row's insert ts and every tombstone's ts (a sealed segment, or a growing one between ticks:
+// the steady state of a served segment) the visible rows depend only on the row count and the
+// tombstones, so that set is built once and kept until a row or a tombstone arrives.
 
 import type { Column } from "../common/columns.ts";
 import { assert } from "../common/errors.ts";
@@ -71,6 +76,11 @@ export class GrowingSegment {
   private readonly deleteTs = new GrowableColumn((n) => new BigUint64Array(n), INITIAL_CAPACITY_ROWS);
   /** Rows whose deleteTs is set, for building visibility without scanning every row. */
   private readonly deletedRows: number[] = [];
+  /** The largest deleteTs set so far (0n: none), and a counter of deleteTs changes. */
+  private deleteTsMax = 0n;
+  private deleteVersion = 0;
+  /** The visibility of the steady state (see the header), for the row count and deletes it was built at. */
+  private steadyVisibility: { rowCount: number; deleteVersion: number; visible: Bitset } | undefined;
   private readonly pkIndex = new Map<PrimaryKey, number[]>();
   private readonly vectors = new Map<number, GrowableColumn<Float32Array>>();
   private readonly scalars = new Map<number, ScalarStore>();
@@ -202,6 +212,8 @@ export class GrowingSegment {
       if (current !== 0n && current <= ts) continue; // an earlier tombstone already applies; it decides visibility
       // Tombstones loaded from delta logs may come in any order: the earliest one is kept.
       this.deleteTs.data[row] = ts;
+      this.deleteVersion += 1;
+      if (ts > this.deleteTsMax) this.deleteTsMax = ts;
       if (current === 0n) {
         this.deletedRows.push(row);
         deleted += 1;
@@ -221,10 +233,23 @@ export class GrowingSegment {
   }
 
   /**
-   * Rows visible at snapshot `ts` among the first `rowCount` rows, as a bitset shared with workers.
-   * Cost: O(rows / 8) to fill plus O(deleted rows); rows past rowCount stay clear.
+   * Rows visible at snapshot `ts` among the first `rowCount` rows, as a frozen bitset shared with
+   * workers (and, in the steady state, with other reads: never modify it). Cost: O(rows / 8) to fill
+   * plus O(deleted rows); nothing when the steady state's set is still current. Rows past rowCount
+   * stay clear.
    */
   visibility(ts: Timestamp, rowCount: number): Bitset {
+    assert(Number.isInteger(rowCount) && rowCount >= 0 && rowCount <= this.rows, "visibility covers rows the segment holds");
+    const steady = (rowCount === 0 || (this.insertTs.data[rowCount - 1] as bigint) <= ts) && this.deleteTsMax <= ts;
+    if (!steady) return this.visibleRows(ts, rowCount).freeze();
+    const cached = this.steadyVisibility;
+    if (cached !== undefined && cached.rowCount === rowCount && cached.deleteVersion === this.deleteVersion) return cached.visible;
+    const visible = this.visibleRows(ts, rowCount).freeze();
+    this.steadyVisibility = { rowCount, deleteVersion: this.deleteVersion, visible };
+    return visible;
+  }
+
+  private visibleRows(ts: Timestamp, rowCount: number): Bitset {
     const set = new Bitset(rowCount, { shared: true });
     set.fill();
     const insertTs = this.insertTs.data;

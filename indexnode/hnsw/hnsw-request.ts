@@ -75,6 +75,9 @@ export function resolveHnswLimits(overrides?: Partial<HnswLimits>): HnswLimits {
   return resolveLimits(hnswDefaults as HnswLimits, overrides, "hnsw");
 }
 
+/** The defaults, resolved once: shouldUseExactSearch runs per segment per search. */
+const defaultHnswLimits: Readonly<HnswLimits> = Object.freeze(resolveHnswLimits());
+
 function checkIntegerIn(what: string, value: unknown, min: number, max: number, boundNames: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw invalidArgument(`${what} must be an integer in [${min}, ${max}] (${boundNames}), got ${String(value)}`);
@@ -155,7 +158,7 @@ export function resolveQueryLimits(overrides?: Partial<QueryNodeLimits>): QueryN
  * rows, the walk visits most nodes only to reject them, which costs more than scanning the allowed rows.
  */
 export function shouldUseExactSearch(allowedCount: number, rows: number, overrides?: Partial<HnswLimits>): boolean {
-  const limits = resolveHnswLimits(overrides);
+  const limits = overrides === undefined ? defaultHnswLimits : resolveHnswLimits(overrides);
   checkIntegerIn("shouldUseExactSearch: rows", rows, 0, Number.MAX_SAFE_INTEGER, "non-negative");
   checkIntegerIn("shouldUseExactSearch: allowedCount", allowedCount, 0, rows, "at most rows");
   return allowedCount < rows * limits.hnswExactSearchAllowedFractionMin;

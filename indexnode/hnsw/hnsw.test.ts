@@ -154,6 +154,21 @@ describe.each(metrics)("HNSW %s", (metric) => {
       expect(Number.isNaN(few.distances[q * topk + 3])).toBe(true);
     }
   });
+
+  it("answers a filter that allows every row exactly as no filter, and one cleared row is never returned", async () => {
+    const handle = handles.get(metric) as HnswHandle;
+    const everyRow = new Bitset(rows, { shared: true });
+    everyRow.fill();
+    const unfiltered = await searchHnsw(pool, handle, { queries, topk, ef: 40 });
+    expect(hitsOf(await searchHnsw(pool, handle, { queries, topk, ef: 40, allowed: everyRow }))).toEqual(hitsOf(unfiltered));
+    expect(hitsOf(await searchHnsw(pool, handle, { queries, topk, ef: 40, allowed: everyRow.freeze() }))).toEqual(hitsOf(unfiltered));
+    const best = unfiltered.rows[0] as number;
+    const allButBest = new Bitset(rows, { shared: true });
+    allButBest.fill();
+    allButBest.delete(best);
+    const filtered = await searchHnsw(pool, handle, { queries: queries.subarray(0, dim), topk, ef: 40, allowed: allButBest });
+    expect(Array.from(filtered.rows)).not.toContain(best);
+  });
 });
 
 describe("HNSW stored bytes", () => {

@@ -50,6 +50,37 @@ describe("Bitset", () => {
     expect([...Array(10).keys()].filter((row) => fromMask.has(row))).toEqual([0, 3, 9]);
   });
 
+  it("counts by words and bytes alike, on aligned and unaligned views", () => {
+    const random = new SeededRandom(seed);
+    for (const length of [0, 5, 31, 32, 33, 100, 1000, 4099]) {
+      const bytes = new Uint8Array(((length + 7) >>> 3) + 3);
+      for (let offset = 0; offset < 3; offset++) {
+        const view = bytes.subarray(offset, offset + ((length + 7) >>> 3));
+        for (let i = 0; i < view.length; i++) view[i] = random.int(0, 255);
+        if ((length & 7) !== 0 && view.length > 0) view[view.length - 1] = (view[view.length - 1] as number) & ((1 << (length & 7)) - 1);
+        const set = Bitset.fromBytes(view, length);
+        let expected = 0;
+        for (let row = 0; row < length; row++) if (set.has(row)) expected += 1;
+        expect(set.count()).toBe(expected);
+      }
+    }
+  });
+
+  it("keeps its count once frozen and refuses every change after", () => {
+    const set = new Bitset(100);
+    set.fill();
+    set.delete(3);
+    expect(set.frozen).toBe(false);
+    expect(set.freeze()).toBe(set);
+    expect(set.frozen).toBe(true);
+    expect(set.count()).toBe(99);
+    for (const action of [() => set.add(3), () => set.delete(4), () => set.fill()]) {
+      expect(isVelaError(thrownBy(action), ErrorCode.Internal)).toBe(true);
+    }
+    expect(set.count()).toBe(99);
+    expect(set.has(3)).toBe(false);
+  });
+
   it("shares its bytes between threads when asked", () => {
     expect(new Bitset(10, { shared: true }).bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(new Bitset(10).bytes.buffer).toBeInstanceOf(ArrayBuffer);

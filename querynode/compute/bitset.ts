@@ -3,14 +3,19 @@
 // every row whose bit is clear. Bit r lives in bytes[r >> 3] at (r & 7), least significant first.
 // Set means allowed (Milvus's bitset means the opposite: set = filtered out). Invariant: no bit at or
 // beyond `length` is ever set, so counts and byte-wise scans need no masking.
+//
+// A set may be frozen once built (`freeze()`): it then never changes again, so one instance can be
+// handed to many concurrent reads (a segment's cached visibility) and its count is kept.
 
-import { invalidArgument } from "../../common/errors.ts";
+import { assert, invalidArgument } from "../../common/errors.ts";
 
 export class Bitset {
   /** Number of rows covered. */
   readonly length: number;
   /** ceil(length / 8) bytes; shared between threads when built with `shared: true`. */
   readonly bytes: Uint8Array;
+  /** The count, kept once the set is frozen (undefined while it may still change). */
+  private frozenCount: number | undefined;
 
   constructor(length: number, options: { shared?: boolean } = {}) {
     if (!Number.isInteger(length) || length < 0) throw invalidArgument(`bitset length must be a non-negative integer, got ${length}`);
@@ -45,26 +50,44 @@ export class Bitset {
 
   add(row: number): void {
     this.checkRow(row);
+    this.checkNotFrozen();
     this.bytes[row >>> 3] = (this.bytes[row >>> 3] as number) | (1 << (row & 7));
   }
 
   delete(row: number): void {
     this.checkRow(row);
+    this.checkNotFrozen();
     this.bytes[row >>> 3] = (this.bytes[row >>> 3] as number) & ~(1 << (row & 7));
   }
 
   /** Allows every row. */
   fill(): void {
+    this.checkNotFrozen();
     this.bytes.fill(0xff);
     const tail = this.length & 7;
     if (tail !== 0) this.bytes[this.bytes.length - 1] = (1 << tail) - 1;
   }
 
-  /** Number of allowed rows. */
+  /** Number of allowed rows: O(length / 32), or O(1) once frozen. */
   count(): number {
-    let total = 0;
-    for (const byte of this.bytes) total += popcount8(byte);
-    return total;
+    return this.frozenCount ?? countBits(this.bytes);
+  }
+
+  /**
+   * Makes the set immutable (add, delete and fill then fail as a broken invariant) and keeps its count:
+   * it may now be shared by concurrent reads. Returns the set.
+   */
+  freeze(): this {
+    this.frozenCount ??= countBits(this.bytes);
+    return this;
+  }
+
+  get frozen(): boolean {
+    return this.frozenCount !== undefined;
+  }
+
+  private checkNotFrozen(): void {
+    assert(this.frozenCount === undefined, "a frozen bitset is never modified");
   }
 
   private checkRow(row: number): void {
@@ -72,8 +95,26 @@ export class Bitset {
   }
 }
 
-function popcount8(byte: number): number {
-  let value = byte - ((byte >>> 1) & 0x55);
-  value = (value & 0x33) + ((value >>> 2) & 0x33);
-  return (value + (value >>> 4)) & 0x0f;
+/** Set bits in `bytes`: 32 at a time where the view is 4-byte aligned (a search counts 100,000-row sets). */
+function countBits(bytes: Uint8Array): number {
+  let total = 0;
+  let byte = 0;
+  if ((bytes.byteOffset & 3) === 0) {
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+    for (let i = 0; i < words.length; i++) {
+      let value = words[i] as number;
+      if (value === 0) continue;
+      value -= (value >>> 1) & 0x55555555;
+      value = (value & 0x33333333) + ((value >>> 2) & 0x33333333);
+      total += Math.imul((value + (value >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+    }
+    byte = words.length << 2;
+  }
+  for (; byte < bytes.length; byte++) {
+    let value = bytes[byte] as number;
+    value -= (value >>> 1) & 0x55;
+    value = (value & 0x33) + ((value >>> 2) & 0x33);
+    total += (value + (value >>> 4)) & 0x0f;
+  }
+  return total;
 }

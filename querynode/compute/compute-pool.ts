@@ -4,10 +4,9 @@
 // default). Invariant: a reduce larger than searchInlineMergeEntriesMax never runs on the event loop.
 
 import type { Transferable } from "node:worker_threads";
-import { queryNodeDefaults, resolveLimits } from "../../common/config.ts";
 import type { QueryNodeLimits, WorkerPoolLimits } from "../../common/config.ts";
 import { WorkerPool } from "../../common/worker-pool.ts";
-import { reduceSearchHits } from "./reduce.ts";
+import { reduceWithLimits, resolveReduceLimits } from "./reduce.ts";
 import type { ReduceOptions, ReducedHits, SearchHits } from "./reduce.ts";
 
 export const computeWorkerFile = new URL("./compute-worker.ts", import.meta.url);
@@ -29,10 +28,10 @@ export interface ReduceTask {
  * result and errors as reduceSearchHits.
  */
 export async function reduceInPool(pool: WorkerPool, results: readonly SearchHits[], options: ReduceOptions, limitOverrides?: Partial<QueryNodeLimits>): Promise<ReducedHits> {
-  const limits = resolveLimits(queryNodeDefaults as QueryNodeLimits, limitOverrides, "query node");
+  const limits = resolveReduceLimits(limitOverrides);
   let entries = 0;
   for (const hits of results) entries += hits.primaryKeys.length;
-  if (entries <= limits.searchInlineMergeEntriesMax) return reduceSearchHits(results, options, limits);
+  if (entries <= limits.searchInlineMergeEntriesMax) return reduceWithLimits(results, options, limits);
   const task: ReduceTask = { results, options, limits };
   return pool.run<ReducedHits>("reduce", task);
 }

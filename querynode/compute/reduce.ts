@@ -104,9 +104,21 @@ function checkedStarts(hits: SearchHits, index: number, metric: MetricType, nq: 
   return starts;
 }
 
+/** The default bounds, resolved once: every search reduces on the query node and on the proxy. */
+const defaultLimits: Readonly<QueryNodeLimits> = Object.freeze(resolveLimits(queryNodeDefaults as QueryNodeLimits, undefined, "query node"));
+
+/** The query node bounds with `overrides` applied (the resolved defaults, shared, when there are none). */
+export function resolveReduceLimits(overrides: Partial<QueryNodeLimits> | undefined): Readonly<QueryNodeLimits> {
+  return overrides === undefined ? defaultLimits : resolveLimits(queryNodeDefaults as QueryNodeLimits, overrides, "query node");
+}
+
 /** Merges `results` into one top-k per query (k-way merge, dedupe by primary key, offset). Pure. */
 export function reduceSearchHits(results: readonly SearchHits[], options: ReduceOptions, limitOverrides?: Partial<QueryNodeLimits>): ReducedHits {
-  const limits = resolveLimits(queryNodeDefaults as QueryNodeLimits, limitOverrides, "query node");
+  return reduceWithLimits(results, options, resolveReduceLimits(limitOverrides));
+}
+
+/** reduceSearchHits with its bounds already resolved. */
+export function reduceWithLimits(results: readonly SearchHits[], options: ReduceOptions, limits: Readonly<QueryNodeLimits>): ReducedHits {
   const metric = checkMetricType(options.metric);
   const { nq, topk } = options;
   const offset = options.offset ?? 0;
@@ -128,24 +140,8 @@ export function reduceSearchHits(results: readonly SearchHits[], options: Reduce
   const distances: number[] = [];
   const resultIndexes: number[] = [];
   const hitIndexes: number[] = [];
-  const heads = new Int32Array(results.length);
-  // A binary min-heap of input indexes, ordered by their current head hit (best first).
-  const heap = new Int32Array(results.length);
-  const headDistance = (input: number): number => results[input]?.distances[heads[input] as number] as number;
-  const before = (a: number, b: number): boolean => isBetterHit(metric, headDistance(a), a, headDistance(b), b);
-  const siftDown = (size: number): void => {
-    let parent = 0;
-    const item = heap[0] as number;
-    for (;;) {
-      let child = 2 * parent + 1;
-      if (child >= size) break;
-      if (child + 1 < size && before(heap[child + 1] as number, heap[child] as number)) child += 1;
-      if (!before(heap[child] as number, item)) break;
-      heap[parent] = heap[child] as number;
-      parent = child;
-    }
-    heap[parent] = item;
-  };
+  const merge: MergeState = { metric, results, heads: new Int32Array(results.length), heap: new Int32Array(results.length) };
+  const { heads, heap } = merge;
 
   for (let q = 0; q < nq; q++) {
     let size = 0;
@@ -157,7 +153,7 @@ export function reduceSearchHits(results: readonly SearchHits[], options: Reduce
         let child = size++;
         while (child > 0) {
           const parent = (child - 1) >> 1;
-          if (!before(input, heap[parent] as number)) break;
+          if (!headBefore(merge, input, heap[parent] as number)) break;
           heap[child] = heap[parent] as number;
           child = parent;
         }
@@ -178,7 +174,7 @@ export function reduceSearchHits(results: readonly SearchHits[], options: Reduce
         size -= 1;
         heap[0] = heap[size] as number;
       }
-      if (size > 0) siftDown(size);
+      if (size > 0) siftDown(merge, size);
       if (seen.has(key)) continue;
       seen.add(key);
       if (skipped < offset) {
@@ -201,4 +197,38 @@ export function reduceSearchHits(results: readonly SearchHits[], options: Reduce
     resultIndexes: Int32Array.from(resultIndexes),
     hitIndexes: Int32Array.from(hitIndexes),
   };
+}
+
+/**
+ * The k-way merge's state: `heap` is a binary min-heap of input indexes ordered by their head hits
+ * (best first), `heads[i]` the position of input i's head. Helpers live at module level rather than
+ * as closures inside the reduce, which runs twice per search.
+ */
+interface MergeState {
+  metric: MetricType;
+  results: readonly SearchHits[];
+  heads: Int32Array;
+  heap: Int32Array;
+}
+
+/** True when input a's head hit ranks before input b's (ties: the smaller input index). */
+function headBefore(merge: MergeState, a: number, b: number): boolean {
+  const distanceA = (merge.results[a] as SearchHits).distances[merge.heads[a] as number] as number;
+  const distanceB = (merge.results[b] as SearchHits).distances[merge.heads[b] as number] as number;
+  return isBetterHit(merge.metric, distanceA, a, distanceB, b);
+}
+
+function siftDown(merge: MergeState, size: number): void {
+  const heap = merge.heap;
+  let parent = 0;
+  const item = heap[0] as number;
+  for (;;) {
+    let child = 2 * parent + 1;
+    if (child >= size) break;
+    if (child + 1 < size && headBefore(merge, heap[child + 1] as number, heap[child] as number)) child += 1;
+    if (!headBefore(merge, heap[child] as number, item)) break;
+    heap[parent] = heap[child] as number;
+    parent = child;
+  }
+  heap[parent] = item;
 }
