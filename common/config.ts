@@ -257,6 +257,12 @@ export const workerPoolDefaults = {
   workerCountMax: 256,
   /** Tasks waiting for a free worker before new ones are refused with LimitExceeded (Milvus: task queue full). */
   taskQueueDepthMax: 1024,
+  /**
+   * Closing a pool waits this long at most for a worker still starting (loading its module and the
+   * TypeScript loader) before terminating it: a worker terminated in the middle of its loader's start
+   * can take the whole process down.
+   */
+  workerStartWaitMsMax: 10_000,
 } as const;
 export type WorkerPoolLimits = { -readonly [K in keyof typeof workerPoolDefaults]: number };
 

@@ -84,6 +84,9 @@ interface PendingTask {
 interface PoolWorker {
   worker: Worker;
   ready: boolean;
+  /** Resolves once the worker reported ready, or exited, or failed: it is no longer starting. */
+  started: Promise<void>;
+  markStarted: () => void;
   /** The task it runs now, if any. */
   task: PendingTask | undefined;
   /** Set once this worker has been replaced or terminated, so its late events are ignored. */
@@ -111,6 +114,7 @@ export class WorkerPool {
   /** Why the pool failed (a worker could not even load); every later run rejects with it. */
   private failure: VelaError | undefined;
   private closing: Promise<void> | undefined;
+  private readonly startWaitMs: number;
 
   constructor(options: WorkerPoolOptions) {
     const limits = resolveLimits(workerPoolDefaults as WorkerPoolLimits, options.limits, "worker pool");
@@ -125,6 +129,7 @@ export class WorkerPool {
     this.workerFile = options.workerFile;
     this.workerCount = workerCount;
     this.taskQueueDepthMax = limits.taskQueueDepthMax;
+    this.startWaitMs = limits.workerStartWaitMsMax;
     for (let index = 0; index < workerCount; index++) this.spawn(index);
   }
 
@@ -170,7 +175,15 @@ export class WorkerPool {
       const task = entry.task;
       entry.task = undefined;
       task?.reject(error);
-      terminations.push(entry.worker.terminate());
+      // A worker still starting is let finish its start (bounded) before it is terminated.
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.startWaitMs);
+      });
+      terminations.push(Promise.race([entry.started, bounded]).then(() => {
+        clearTimeout(timer);
+        return entry.worker.terminate();
+      }));
     }
     this.idle.length = 0;
     this.closing = Promise.all(terminations).then(() => undefined);
@@ -206,11 +219,24 @@ export class WorkerPool {
     const worker = href.endsWith(".ts")
       ? new Worker(bootstrapFile, { workerData: { velaWorkerModule: file instanceof URL ? file.href : pathToFileURL(file).href } })
       : new Worker(file);
-    const entry: PoolWorker = { worker, ready: false, task: undefined, retired: false };
+    let markStarted = (): void => undefined;
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
+    const entry: PoolWorker = { worker, ready: false, started, markStarted, task: undefined, retired: false };
     this.workers[index] = entry;
-    worker.on("message", (message: WorkerReply) => this.onMessage(entry, message));
-    worker.on("error", (error: Error) => this.onWorkerDeath(index, entry, `failed: ${errorMessage(error)}`));
-    worker.on("exit", (exitCode: number) => this.onWorkerDeath(index, entry, `exited with code ${exitCode}`));
+    worker.on("message", (message: WorkerReply) => {
+      if (message.kind === "ready") entry.markStarted();
+      this.onMessage(entry, message);
+    });
+    worker.on("error", (error: Error) => {
+      entry.markStarted();
+      this.onWorkerDeath(index, entry, `failed: ${errorMessage(error)}`);
+    });
+    worker.on("exit", (exitCode: number) => {
+      entry.markStarted();
+      this.onWorkerDeath(index, entry, `exited with code ${exitCode}`);
+    });
     // The worker takes tasks only once it reports that its module loaded (see onMessage), so a worker
     // that dies before then never held a task and certainly failed to load.
   }
