@@ -89,7 +89,10 @@ function contextOf(call: grpc.ServerUnaryCall<Request, unknown>): CallContext {
   };
   const dbName = typeof request.db_name === "string" && request.db_name !== "" ? request.db_name : header("dbname");
   const clientId = header("identifier");
-  return { ...(dbName === undefined ? {} : { dbName }), ...(clientId === undefined ? {} : { clientId }) };
+  const context: CallContext = {};
+  if (dbName !== undefined) context.dbName = dbName;
+  if (clientId !== undefined) context.clientId = clientId;
+  return context;
 }
 
 /** A failure in the shape of the RPC's response: the Status itself, or a message whose `status` is it. */
@@ -333,16 +336,17 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
       const info = result.info;
       const pk = info.schema.fields.find((field) => field.isPrimaryKey) as FieldSchema;
       const outputSchema = expandOutputFields(info, outputFields).filter((field) => !field.isPrimaryKey && !field.isDynamic);
-      const flat = result.results.flat();
+      const flat: typeof result.results[number] = [];
+      for (const hits of result.results) for (const hit of hits) flat.push(hit);
       const rows = flat.map((hit) => ({ ...hit.fields, [pk.name]: hit.primaryKey }));
       const dynamic = dynamicColumn(info, rows);
       return ok({
         results: {
-          num_queries: String(result.results.length), top_k: String(topk),
+          num_queries: result.results.length, top_k: topk,
           fields_data: [fieldDataOf(pk, rows.map((row) => row[pk.name])), ...fieldDataFromRows(outputSchema, rows), ...dynamic.fieldData],
           scores: flat.map((hit) => hit.distance), distances: [],
           ids: idsOf(info.schema, flat.map((hit) => hit.primaryKey)),
-          topks: result.results.map((hits) => String(hits.length)),
+          topks: result.results.map((hits) => hits.length),
           output_fields: [pk.name, ...outputSchema.map((field) => field.name), ...dynamic.keys], primary_field_name: pk.name,
         },
         collection_name: info.name, session_ts: String(result.sessionTs),
