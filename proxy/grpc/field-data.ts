@@ -30,7 +30,7 @@ export interface WireFieldData {
   is_dynamic?: boolean;
   valid_data?: boolean[];
   scalars?: Record<string, { data?: unknown[] } | string | undefined>;
-  vectors?: { dim?: string | number; float_vector?: { data?: number[] }; data?: string; [key: string]: unknown };
+  vectors?: { dim?: string | number; float_vector?: { data?: number[] | Float32Array }; data?: string; [key: string]: unknown };
 }
 
 /** The values of one FieldData, expanded to one entry per row (nulls where valid_data says so). */
@@ -43,7 +43,7 @@ export function columnFromFieldData(field: WireFieldData, rowCount: number | und
     const dim = Number(field.vectors?.dim ?? 0);
     if (!(dim > 0)) throw invalidArgument(`field "${name}": vector data without a dim`);
     if (data.length % dim !== 0) throw invalidArgument(`field "${name}": ${data.length} floats is not a multiple of dim ${dim}`);
-    return Float32Array.from(data);
+    return data instanceof Float32Array ? data : Float32Array.from(data);
   }
   if (type >= 100 && type <= 106) {
     throw invalidArgument(`field "${name}": ${dataTypeName(type)} vectors are not supported; Vela stores FloatVector`);

@@ -14,6 +14,7 @@ import type { CollectionInfo } from "../../coord/catalog.ts";
 import { buildParamsOf } from "../../coord/index-definition.ts";
 import { SUCCESS, statusOf, unsupported } from "../api/status.ts";
 import { VELA_VERSION, type CallContext, type VelaService } from "../api/vela-service.ts";
+import { createInsertDeserializer } from "./insert-decoding.ts";
 import { columnsFromFieldsData, dataTypeFromWire, dataTypeToWire, fieldDataFromRows, fieldDataOf, idsOf, type WireFieldData } from "./field-data.ts";
 
 const require = createRequire(import.meta.url);
@@ -51,7 +52,12 @@ export function createMilvusGrpcService(service: VelaService, hooks: { onCall?: 
   const packageDefinition = protoLoader.fromJSON(milvusDescriptor, LOADER_OPTIONS);
   const loaded = grpc.loadPackageDefinition(packageDefinition) as any;
   const MilvusService = loaded.milvus.proto.milvus.MilvusService as grpc.ServiceClientConstructor;
-  const definition = MilvusService.service;
+  // Inserts and upserts carry the vectors: they decode straight into Float32Arrays (insert-decoding.ts).
+  const definition: grpc.ServiceDefinition = {
+    ...MilvusService.service,
+    Insert: { ...(MilvusService.service.Insert as grpc.MethodDefinition<unknown, unknown>), requestDeserialize: createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.InsertRequest") },
+    Upsert: { ...(MilvusService.service.Upsert as grpc.MethodDefinition<unknown, unknown>), requestDeserialize: createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.UpsertRequest") },
+  };
   const root = protobuf.Root.fromJSON(milvusDescriptor);
   const schemaType = root.lookupType("milvus.proto.schema.CollectionSchema");
   const placeholderGroupType = root.lookupType("milvus.proto.common.PlaceholderGroup");
