@@ -30,7 +30,7 @@ export interface WireFieldData {
   is_dynamic?: boolean;
   valid_data?: boolean[];
   scalars?: Record<string, { data?: unknown[] } | string | undefined>;
-  vectors?: { dim?: string | number; float_vector?: { data?: number[] }; data?: string; [key: string]: unknown };
+  vectors?: { dim?: string | number; float_vector?: { data?: number[] | Float32Array }; data?: string; [key: string]: unknown };
 }
 
 /** The values of one FieldData, expanded to one entry per row (nulls where valid_data says so). */
@@ -43,7 +43,7 @@ export function columnFromFieldData(field: WireFieldData, rowCount: number | und
     const dim = Number(field.vectors?.dim ?? 0);
     if (!(dim > 0)) throw invalidArgument(`field "${name}": vector data without a dim`);
     if (data.length % dim !== 0) throw invalidArgument(`field "${name}": ${data.length} floats is not a multiple of dim ${dim}`);
-    return Float32Array.from(data);
+    return data instanceof Float32Array ? data : Float32Array.from(data);
   }
   if (type >= 100 && type <= 106) {
     throw invalidArgument(`field "${name}": ${dataTypeName(type)} vectors are not supported; Vela stores FloatVector`);
@@ -98,29 +98,45 @@ export function fieldDataFromRows(fields: readonly FieldSchema[], rows: Readonly
 }
 
 export function fieldDataOf(field: FieldSchema, values: readonly unknown[]): WireFieldData {
-  const base = { type: dataTypeToWire(field.dataType), field_name: field.name, field_id: String(field.fieldId), is_dynamic: field.isDynamic };
-  const validData = field.nullable ? values.map((value) => value !== null && value !== undefined) : [];
-  const withValid = validData.length > 0 ? { valid_data: validData } : {};
+  // Built property by property: an object literal that starts with a spread and adds properties after
+  // it is slow on Node 20 (microseconds), and this runs for every column of every search answer.
+  const out: WireFieldData = { type: dataTypeToWire(field.dataType), field_name: field.name, field_id: String(field.fieldId), is_dynamic: field.isDynamic };
+  if (field.nullable && field.dataType !== DataType.FloatVector) {
+    const validData = values.map((value) => value !== null && value !== undefined);
+    if (validData.length > 0) out.valid_data = validData;
+  }
   const fill = <T>(fallback: T, map: (value: unknown) => T): T[] => values.map((value) => (value === null || value === undefined ? fallback : map(value)));
   switch (field.dataType) {
-    case DataType.Bool: return { ...base, ...withValid, scalars: { bool_data: { data: fill(false, Boolean) } } };
-    case DataType.Int8: case DataType.Int16: case DataType.Int32: return { ...base, ...withValid, scalars: { int_data: { data: fill(0, Number) } } };
-    case DataType.Int64: return { ...base, ...withValid, scalars: { long_data: { data: fill("0", (value) => String(value)) } } };
-    case DataType.Float: return { ...base, ...withValid, scalars: { float_data: { data: fill(0, Number) } } };
-    case DataType.Double: return { ...base, ...withValid, scalars: { double_data: { data: fill(0, Number) } } };
-    case DataType.VarChar: return { ...base, ...withValid, scalars: { string_data: { data: fill("", String) } } };
-    case DataType.JSON: return { ...base, ...withValid, scalars: { json_data: { data: fill(Buffer.from("null"), (value) => Buffer.from(JSON.stringify(value))) } } };
+    case DataType.Bool: out.scalars = { bool_data: { data: fill(false, Boolean) } }; break;
+    case DataType.Int8: case DataType.Int16: case DataType.Int32: out.scalars = { int_data: { data: fill(0, Number) } }; break;
+    case DataType.Int64: out.scalars = { long_data: { data: fill<number | string>(0, int64Wire) } }; break;
+    case DataType.Float: out.scalars = { float_data: { data: fill(0, Number) } }; break;
+    case DataType.Double: out.scalars = { double_data: { data: fill(0, Number) } }; break;
+    case DataType.VarChar: out.scalars = { string_data: { data: fill("", String) } }; break;
+    case DataType.JSON: out.scalars = { json_data: { data: fill(Buffer.from("null"), (value) => Buffer.from(JSON.stringify(value))) } }; break;
     case DataType.FloatVector: {
       const data: number[] = [];
       for (const value of values) for (const x of value as number[]) data.push(x);
-      return { ...base, vectors: { dim: String(field.dim), float_vector: { data } } };
+      out.vectors = { dim: String(field.dim), float_vector: { data } };
+      break;
     }
   }
+  return out;
+}
+
+/**
+ * An int64 as the encoder is given it: a number when it is one exactly (|v| <= 2^53), else its
+ * decimal string. The bytes on the wire are the same; a string costs the encoder a Long.fromString,
+ * which for the 1,000 keys of an insert answer was two thirds of its encoding time (0.67 vs 0.20 ms).
+ */
+export function int64Wire(value: unknown): number | string {
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : String(value);
 }
 
 /** The primary key column of results, as the `IDs` message. */
-export function idsOf(schema: CollectionSchema, keys: ReadonlyArray<bigint | string>): { int_id?: { data: string[] }; str_id?: { data: string[] } } {
+export function idsOf(schema: CollectionSchema, keys: ReadonlyArray<bigint | string>): { int_id?: { data: Array<number | string> }; str_id?: { data: string[] } } {
   const pk = schema.fields.find((field) => field.isPrimaryKey);
   if (pk?.dataType === DataType.VarChar) return { str_id: { data: keys.map(String) } };
-  return { int_id: { data: keys.map(String) } };
+  return { int_id: { data: keys.map(int64Wire) } };
 }

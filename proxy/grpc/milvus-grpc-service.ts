@@ -14,6 +14,7 @@ import type { CollectionInfo } from "../../coord/catalog.ts";
 import { buildParamsOf } from "../../coord/index-definition.ts";
 import { SUCCESS, statusOf, unsupported } from "../api/status.ts";
 import { VELA_VERSION, type CallContext, type VelaService } from "../api/vela-service.ts";
+import { createInsertDeserializer } from "./insert-decoding.ts";
 import { columnsFromFieldsData, dataTypeFromWire, dataTypeToWire, fieldDataFromRows, fieldDataOf, idsOf, type WireFieldData } from "./field-data.ts";
 
 const require = createRequire(import.meta.url);
@@ -51,7 +52,12 @@ export function createMilvusGrpcService(service: VelaService, hooks: { onCall?: 
   const packageDefinition = protoLoader.fromJSON(milvusDescriptor, LOADER_OPTIONS);
   const loaded = grpc.loadPackageDefinition(packageDefinition) as any;
   const MilvusService = loaded.milvus.proto.milvus.MilvusService as grpc.ServiceClientConstructor;
-  const definition = MilvusService.service;
+  // Inserts and upserts carry the vectors: they decode straight into Float32Arrays (insert-decoding.ts).
+  const definition: grpc.ServiceDefinition = {
+    ...MilvusService.service,
+    Insert: { ...(MilvusService.service.Insert as grpc.MethodDefinition<unknown, unknown>), requestDeserialize: createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.InsertRequest") },
+    Upsert: { ...(MilvusService.service.Upsert as grpc.MethodDefinition<unknown, unknown>), requestDeserialize: createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.UpsertRequest") },
+  };
   const root = protobuf.Root.fromJSON(milvusDescriptor);
   const schemaType = root.lookupType("milvus.proto.schema.CollectionSchema");
   const placeholderGroupType = root.lookupType("milvus.proto.common.PlaceholderGroup");
@@ -89,7 +95,10 @@ function contextOf(call: grpc.ServerUnaryCall<Request, unknown>): CallContext {
   };
   const dbName = typeof request.db_name === "string" && request.db_name !== "" ? request.db_name : header("dbname");
   const clientId = header("identifier");
-  return { ...(dbName === undefined ? {} : { dbName }), ...(clientId === undefined ? {} : { clientId }) };
+  const context: CallContext = {};
+  if (dbName !== undefined) context.dbName = dbName;
+  if (clientId !== undefined) context.clientId = clientId;
+  return context;
 }
 
 /** A failure in the shape of the RPC's response: the Status itself, or a message whose `status` is it. */
@@ -333,16 +342,17 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
       const info = result.info;
       const pk = info.schema.fields.find((field) => field.isPrimaryKey) as FieldSchema;
       const outputSchema = expandOutputFields(info, outputFields).filter((field) => !field.isPrimaryKey && !field.isDynamic);
-      const flat = result.results.flat();
+      const flat: typeof result.results[number] = [];
+      for (const hits of result.results) for (const hit of hits) flat.push(hit);
       const rows = flat.map((hit) => ({ ...hit.fields, [pk.name]: hit.primaryKey }));
       const dynamic = dynamicColumn(info, rows);
       return ok({
         results: {
-          num_queries: String(result.results.length), top_k: String(topk),
+          num_queries: result.results.length, top_k: topk,
           fields_data: [fieldDataOf(pk, rows.map((row) => row[pk.name])), ...fieldDataFromRows(outputSchema, rows), ...dynamic.fieldData],
           scores: flat.map((hit) => hit.distance), distances: [],
           ids: idsOf(info.schema, flat.map((hit) => hit.primaryKey)),
-          topks: result.results.map((hits) => String(hits.length)),
+          topks: result.results.map((hits) => hits.length),
           output_fields: [pk.name, ...outputSchema.map((field) => field.name), ...dynamic.keys], primary_field_name: pk.name,
         },
         collection_name: info.name, session_ts: String(result.sessionTs),
