@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import Long from "long";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { SeededRandom, testSeed } from "../../common/random.ts";
@@ -40,7 +41,7 @@ function randomRequest(random: SeededRandom): Record<string, unknown> {
     fields_data: [
       {
         type: 5, field_name: "id", field_id: 100,
-        scalars: { long_data: { data: Array.from({ length: rows }, () => (random.bool(0.2) ? protobuf.util.Long.fromString(String(BigInt.asIntN(64, BigInt(random.int(0, 2 ** 31)) << 33n)), false) : random.int(-1e9, 1e9))) } },
+        scalars: { long_data: { data: Array.from({ length: rows }, () => (random.bool(0.2) ? Long.fromString(String(BigInt.asIntN(64, BigInt(random.int(0, 2 ** 31)) << 33n)), false) : random.int(-1e9, 1e9))) } },
       },
       { type: 101, field_name: "vector", field_id: 101, vectors: { dim, float_vector: { data: Array.from({ length: rows * dim }, () => Math.fround(random.gaussian())) } } },
       { type: 4, field_name: "n", field_id: 102, valid_data: valid, scalars: { int_data: { data: Array.from({ length: rows }, () => random.int(-5, 5)) } } },
