@@ -423,6 +423,8 @@ describe("compaction", () => {
     let vela = await start(dataDir, {
       dataCoordLimits: { ...fastLimits.dataCoordLimits, compactionIntervalMs: 3_600_000, compactionDeletedFractionMin: 0.1 },
       indexCoordLimits: { indexScheduleIntervalMs: 50 },
+      // Tombstones on flushed segments reach their delta logs within a sync period; short here.
+      dataNodeLimits: { ...fastLimits.dataNodeLimits, syncPeriodMs: 100 },
     });
     const collectionId = await createCollection(vela, "c", 1);
     const info = (await vela.rootCoord.describeCollectionById(collectionId)).info;
@@ -440,6 +442,7 @@ describe("compaction", () => {
       model.live.delete(id);
       model.deletes.push({ id, ts: deleted.timestamp });
     }
+    await until("tombstones in delta logs", () => segmentsOf(vela, collectionId, "flushed").some((segment) => segment.deltaLogs.length > 0));
     const flushedBefore = segmentsOf(vela, collectionId, "flushed");
     expect(flushedBefore.length).toBeGreaterThan(1);
     const indexedAll = (): boolean => {
