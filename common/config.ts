@@ -259,8 +259,8 @@ export const workerPoolDefaults = {
   taskQueueDepthMax: 1024,
   /**
    * Closing a pool waits this long at most for a worker still starting (loading its module and the
-   * TypeScript loader) before terminating it: a worker terminated in the middle of its loader's start
-   * can take the whole process down.
+   * TypeScript loader) or still running a task before terminating it: a worker terminated inside a
+   * native call (loading hnswlib, or an hnswlib call that throws) takes the whole process down.
    */
   workerStartWaitMsMax: 10_000,
 } as const;

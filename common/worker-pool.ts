@@ -87,6 +87,9 @@ interface PoolWorker {
   /** Resolves once the worker reported ready, or exited, or failed: it is no longer starting. */
   started: Promise<void>;
   markStarted: () => void;
+  /** Resolves when the task it runs now answers (or the worker dies); undefined when idle. */
+  busy: Promise<void> | undefined;
+  markIdle: () => void;
   /** The task it runs now, if any. */
   task: PendingTask | undefined;
   /** Set once this worker has been replaced or terminated, so its late events are ignored. */
@@ -180,7 +183,9 @@ export class WorkerPool {
       const bounded = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, this.startWaitMs);
       });
-      terminations.push(Promise.race([entry.started, bounded]).then(() => {
+      // So is a worker in the middle of a task: terminating one inside a native call (hnswlib) that
+      // then throws aborts the whole process.
+      terminations.push(Promise.race([entry.started.then(() => entry.busy), bounded]).then(() => {
         clearTimeout(timer);
         return entry.worker.terminate();
       }));
@@ -223,18 +228,21 @@ export class WorkerPool {
     const started = new Promise<void>((resolve) => {
       markStarted = resolve;
     });
-    const entry: PoolWorker = { worker, ready: false, started, markStarted, task: undefined, retired: false };
+    const entry: PoolWorker = { worker, ready: false, started, markStarted, busy: undefined, markIdle: () => undefined, task: undefined, retired: false };
     this.workers[index] = entry;
     worker.on("message", (message: WorkerReply) => {
       if (message.kind === "ready") entry.markStarted();
+      else entry.markIdle();
       this.onMessage(entry, message);
     });
     worker.on("error", (error: Error) => {
       entry.markStarted();
+      entry.markIdle();
       this.onWorkerDeath(index, entry, `failed: ${errorMessage(error)}`);
     });
     worker.on("exit", (exitCode: number) => {
       entry.markStarted();
+      entry.markIdle();
       this.onWorkerDeath(index, entry, `exited with code ${exitCode}`);
     });
     // The worker takes tasks only once it reports that its module loaded (see onMessage), so a worker
@@ -243,6 +251,12 @@ export class WorkerPool {
 
   private dispatch(entry: PoolWorker, task: PendingTask): void {
     entry.task = task;
+    entry.busy = new Promise<void>((resolve) => {
+      entry.markIdle = () => {
+        entry.busy = undefined;
+        resolve();
+      };
+    });
     const message: TaskMessage = { kind: "task", id: task.id, name: task.name, payload: task.payload };
     try {
       entry.worker.postMessage(message, task.transfer as Transferable[]);
