@@ -372,6 +372,12 @@ export const hnswDefaults = {
   hnswResidentBytesMax: 8 * 1024 * 1024 * 1024,
   /** Memory a loaded index takes beyond its serialised graph, per row and copy (hnswlib's label map and visited list). */
   hnswResidentOverheadBytesPerRow: 64,
+  /**
+   * Most searches one message to an HNSW worker carries. Searches that arrive while a worker is busy
+   * wait and then go together, one message and one wake-up for the lot instead of one each; a lone
+   * search still goes at once.
+   */
+  hnswSearchBatchMax: 64,
 } as const;
 export type HnswLimits = { -readonly [K in keyof typeof hnswDefaults]: number };
 

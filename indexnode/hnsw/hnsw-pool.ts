@@ -8,6 +8,11 @@
 // an HnswPool keeps one WorkerPool of one worker per lane, and a handle records its lanes. A handle
 // may be loaded into several lanes (replicas) so that its searches spread over them.
 //
+// Searches are batched per lane without waiting: a search sent to an idle lane goes at once; searches
+// that arrive while the lane's worker is busy queue here and go together (up to hnswSearchBatchMax) in
+// one message when it is free. Each search of a batch has its own outcome: one that fails (a handle
+// released in the worker, say) fails alone.
+//
 // Invariants: the bytes accounted as resident are the sum over live handles of their per-copy size
 // times their copies, and never exceed hnswResidentBytesMax (a load beyond it is refused with
 // LimitExceeded before any worker sees it); a search only runs on a lane that loaded its handle; a
@@ -17,13 +22,13 @@ import { availableParallelism } from "node:os";
 import { workerPoolDefaults } from "../../common/config.ts";
 import type { HnswLimits, QueryNodeLimits } from "../../common/config.ts";
 import { ErrorCode, VelaError, closedError, invalidArgument, limitExceeded } from "../../common/errors.ts";
-import { WorkerPool } from "../../common/worker-pool.ts";
+import { WorkerPool, deserializeError } from "../../common/worker-pool.ts";
 import { Bitset } from "../../querynode/compute/bitset.ts";
 import type { MetricType } from "../../querynode/compute/metric.ts";
 import type { TopKResult } from "../../querynode/compute/topk.ts";
 import { decodeHnswHeader } from "./hnsw-format.ts";
 import { resolveHnswLimits, resolveQueryLimits, validateBuildRequest, validateSearchRequest } from "./hnsw-request.ts";
-import type { HnswBuildRequest, HnswLoadTask, HnswReleaseTask, HnswSearchRequest, HnswSearchTask } from "./hnsw-request.ts";
+import type { HnswBuildRequest, HnswLoadTask, HnswReleaseTask, HnswSearchBatchTask, HnswSearchOutcome, HnswSearchRequest, HnswSearchTask } from "./hnsw-request.ts";
 
 export const hnswWorkerFile = new URL("./hnsw-worker.ts", import.meta.url);
 
@@ -58,15 +63,33 @@ export interface HnswLoadOptions {
   replicas?: number;
 }
 
+/** A search waiting in its lane's batch queue, or running in its lane's current batch. */
+interface QueuedSearch {
+  task: HnswSearchTask;
+  resolve: (result: TopKResult) => void;
+  reject: (error: unknown) => void;
+  settled: Promise<unknown>;
+}
+
+/** Per lane: searches not yet sent, and those in the batch its worker runs now. */
+interface LaneSearches {
+  waiting: QueuedSearch[];
+  running: QueuedSearch[];
+}
+
 export class HnswPool {
   readonly name: string;
   readonly limits: HnswLimits;
   readonly queryLimits: QueryNodeLimits;
   private readonly lanes: WorkerPool[] = [];
+  private readonly laneSearches: LaneSearches[] = [];
+  private readonly taskQueueDepthMax: number;
   private readonly laneResidentBytes: number[] = [];
   private readonly handles = new Map<number, HnswHandle>();
   private nextHandleId = 1;
   private closed = false;
+  private searchesSent = 0;
+  private searchMessagesSent = 0;
 
   constructor(options: HnswPoolOptions = {}) {
     this.name = options.name ?? "HNSW pool";
@@ -78,8 +101,10 @@ export class HnswPool {
       throw invalidArgument(`${this.name}: workerCount must be an integer in [1, ${workerPoolDefaults.workerCountMax}] (0 = one per core), got ${workerCount}`);
     }
     const taskQueueDepthMax = options.taskQueueDepthMax ?? workerPoolDefaults.taskQueueDepthMax;
+    this.taskQueueDepthMax = taskQueueDepthMax;
     for (let lane = 0; lane < workerCount; lane++) {
       this.lanes.push(new WorkerPool({ workerFile: hnswWorkerFile, name: `${this.name} worker ${lane}`, limits: { workerCount: 1, taskQueueDepthMax } }));
+      this.laneSearches.push({ waiting: [], running: [] });
       this.laneResidentBytes.push(0);
     }
   }
@@ -96,11 +121,14 @@ export class HnswPool {
   }
 
   /** Per worker: resident bytes and tasks running and queued (for metrics and tests). */
-  stats(): { lanes: { residentBytes: number; running: number; queued: number }[]; handles: number } {
+  stats(): { lanes: { residentBytes: number; running: number; queued: number }[]; handles: number; searches: number; searchMessages: number } {
     return {
+      searches: this.searchesSent,
+      searchMessages: this.searchMessagesSent,
       lanes: this.lanes.map((lane, index) => {
         const { running, queued } = lane.stats();
-        return { residentBytes: this.laneResidentBytes[index] as number, running, queued };
+        const searches = this.laneSearches[index] as LaneSearches;
+        return { residentBytes: this.laneResidentBytes[index] as number, running: running + Math.max(0, searches.running.length - 1), queued: queued + searches.waiting.length };
       }),
       handles: this.handles.size,
     };
@@ -183,7 +211,20 @@ export class HnswPool {
     } else if (allowed !== undefined) {
       task.allowed = { kind: "mask", values: allowed };
     }
-    return this.laneFor(live.lanes).run<TopKResult>("search", task);
+    const lane = this.laneIndexFor(live.lanes);
+    const searches = this.laneSearches[lane] as LaneSearches;
+    if (searches.waiting.length >= this.taskQueueDepthMax) {
+      throw limitExceeded(`${this.name} worker ${lane}: search queue is full (${this.taskQueueDepthMax} searches waiting, taskQueueDepthMax); retry later`);
+    }
+    let resolve!: (result: TopKResult) => void;
+    let reject!: (error: unknown) => void;
+    const result = new Promise<TopKResult>((resolveSearch, rejectSearch) => {
+      resolve = resolveSearch;
+      reject = rejectSearch;
+    });
+    searches.waiting.push({ task, resolve, reject, settled: result.then(() => undefined, () => undefined) });
+    if (searches.running.length === 0) this.sendSearches(lane);
+    return result;
   }
 
   /** Frees a loaded index in every worker holding it. Searches already queued run first. Idempotent. */
@@ -191,6 +232,13 @@ export class HnswPool {
     const live = this.handles.get(handle.id);
     if (live === undefined) return;
     this.handles.delete(live.id);
+    // Searches of this handle accepted before the release still run on it (later ones are refused above).
+    const earlier: Array<Promise<unknown>> = [];
+    for (const lane of live.lanes) {
+      const searches = this.laneSearches[lane] as LaneSearches;
+      for (const queued of [...searches.running, ...searches.waiting]) if (queued.task.handleId === live.id) earlier.push(queued.settled);
+    }
+    await Promise.all(earlier);
     for (const lane of live.lanes) this.laneResidentBytes[lane] = (this.laneResidentBytes[lane] as number) - live.residentBytesPerCopy;
     if (!this.closed) await this.releaseInLanes(live.id, live.lanes);
   }
@@ -200,6 +248,9 @@ export class HnswPool {
     this.closed = true;
     this.handles.clear();
     this.laneResidentBytes.fill(0);
+    for (const searches of this.laneSearches) {
+      for (const queued of searches.waiting.splice(0)) queued.reject(closedError(this.name));
+    }
     await Promise.all(this.lanes.map((lane) => lane.close()));
   }
 
@@ -213,6 +264,55 @@ export class HnswPool {
       throw new VelaError(ErrorCode.NotFound, `${this.name}: HNSW index handle ${String((handle as Partial<HnswHandle> | null)?.id)} is not loaded in this pool (released, or loaded by another pool)`);
     }
     return live;
+  }
+
+  /** Sends the lane's waiting searches (at most hnswSearchBatchMax) as one task; repeats while more wait. */
+  private sendSearches(lane: number): void {
+    const searches = this.laneSearches[lane] as LaneSearches;
+    const batch = searches.waiting.splice(0, this.limits.hnswSearchBatchMax);
+    if (batch.length === 0) return;
+    searches.running = batch;
+    this.searchesSent += batch.length;
+    this.searchMessagesSent += 1;
+    const task: HnswSearchBatchTask = { searches: batch.map((queued) => queued.task) };
+    (this.lanes[lane] as WorkerPool).run<HnswSearchOutcome[]>("searchBatch", task).then(
+      (outcomes) => {
+        for (let i = 0; i < batch.length; i++) {
+          const queued = batch[i] as QueuedSearch;
+          const outcome = outcomes[i];
+          if (outcome === undefined) queued.reject(new VelaError(ErrorCode.Internal, `invariant broken: ${this.name} worker ${lane} answered ${outcomes.length} of ${batch.length} searches`));
+          else if (outcome.ok) queued.resolve(outcome.result);
+          else queued.reject(deserializeError(outcome.error, "search"));
+        }
+      },
+      (error: unknown) => {
+        for (const queued of batch) queued.reject(error);
+      },
+    ).finally(() => {
+      searches.running = [];
+      if (this.closed) {
+        for (const queued of searches.waiting.splice(0)) queued.reject(closedError(this.name));
+        return;
+      }
+      this.sendSearches(lane);
+    });
+  }
+
+  /** The lane among `candidates` with the fewest searches and tasks running and waiting (the lowest index on ties). */
+  private laneIndexFor(candidates: readonly number[]): number {
+    let best = -1;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const index of candidates) {
+      const { running, queued } = (this.lanes[index] as WorkerPool).stats();
+      const searches = this.laneSearches[index] as LaneSearches;
+      const load = running + queued + searches.running.length + searches.waiting.length;
+      if (load < bestLoad) {
+        best = index;
+        bestLoad = load;
+      }
+    }
+    if (best < 0) throw new VelaError(ErrorCode.Internal, `invariant broken: ${this.name} has no lane to run on`);
+    return best;
   }
 
   /** The lane among `candidates` with the fewest tasks running and queued (the lowest index on ties). */

@@ -10,6 +10,8 @@ import { invalidArgument } from "../../common/errors.ts";
 import { Bitset } from "../../querynode/compute/bitset.ts";
 import { checkMetricType } from "../../querynode/compute/metric.ts";
 import type { MetricType } from "../../querynode/compute/metric.ts";
+import type { TopKResult } from "../../querynode/compute/topk.ts";
+import type { SerializedError } from "../../common/worker-pool.ts";
 
 /** hnswlib's default level generator seed: the same seed and insertion order give the same graph. */
 export const hnswDefaultRandomSeed = 100;
@@ -65,6 +67,14 @@ export interface HnswSearchTask {
   ef: number;
   allowed?: { kind: "bits" | "mask"; values: Uint8Array };
 }
+
+/** The `searchBatch` task: searches of resident indexes, run one after another, each with its own outcome. */
+export interface HnswSearchBatchTask {
+  searches: HnswSearchTask[];
+}
+
+/** The outcome of one search of a batch: its result, or its error (serialized as worker-pool.ts does). */
+export type HnswSearchOutcome = { ok: true; result: TopKResult } | { ok: false; error: SerializedError };
 
 /** The `release` task. */
 export interface HnswReleaseTask {

@@ -5,10 +5,12 @@
 // after a crash) is reported as NotFound, never searched in another graph.
 
 import { ErrorCode, VelaError } from "../../common/errors.ts";
+import { serializeError } from "../../common/worker-pool.ts";
 import { serveWorkerTasks, withTransfer } from "../../common/worker-serve.ts";
 import { buildHnswIndexBytes, freeHnswGraph, loadHnswIndexBytes, searchLoadedHnsw } from "./hnsw-engine.ts";
 import type { LoadedHnsw } from "./hnsw-engine.ts";
-import type { HnswBuildTask, HnswLoadTask, HnswReleaseTask, HnswSearchTask } from "./hnsw-request.ts";
+import type { HnswBuildTask, HnswLoadTask, HnswReleaseTask, HnswSearchBatchTask, HnswSearchOutcome, HnswSearchTask } from "./hnsw-request.ts";
+import type { TopKResult } from "../../querynode/compute/topk.ts";
 
 const resident = new Map<number, LoadedHnsw>();
 
@@ -28,13 +30,24 @@ serveWorkerTasks({
   },
   /** Searches a resident index (HnswSearchTask → TopKResult). */
   search: (payload) => {
-    const task = payload as HnswSearchTask;
-    const loaded = resident.get(task.handleId);
-    if (loaded === undefined) {
-      throw new VelaError(ErrorCode.NotFound, `HNSW index handle ${task.handleId} is not loaded in its worker (released, or the worker was restarted after a crash); load the index again`);
+    const result = searchResident(payload as HnswSearchTask);
+    return withTransfer(result, resultBuffers(result));
+  },
+  /** Runs searches one after another (HnswSearchBatchTask → HnswSearchOutcome[], one per search, in order). */
+  searchBatch: (payload) => {
+    const { searches } = payload as HnswSearchBatchTask;
+    const outcomes: HnswSearchOutcome[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const task of searches) {
+      try {
+        const result = searchResident(task);
+        outcomes.push({ ok: true, result });
+        transfer.push(...resultBuffers(result));
+      } catch (error) {
+        outcomes.push({ ok: false, error: serializeError(error) });
+      }
     }
-    const result = searchLoadedHnsw(loaded, task);
-    return withTransfer(result, [result.counts.buffer as ArrayBuffer, result.rows.buffer as ArrayBuffer, result.distances.buffer as ArrayBuffer]);
+    return withTransfer(outcomes, transfer);
   },
   /** Drops a resident index; true when it was held. Idempotent. */
   release: (payload) => {
@@ -46,3 +59,16 @@ serveWorkerTasks({
     return true;
   },
 });
+
+function searchResident(task: HnswSearchTask): TopKResult {
+  const loaded = resident.get(task.handleId);
+  if (loaded === undefined) {
+    throw new VelaError(ErrorCode.NotFound, `HNSW index handle ${task.handleId} is not loaded in its worker (released, or the worker was restarted after a crash); load the index again`);
+  }
+  return searchLoadedHnsw(loaded, task);
+}
+
+/** A result's fresh buffers, moved (not copied) back to the main thread. */
+function resultBuffers(result: TopKResult): ArrayBuffer[] {
+  return [result.counts.buffer as ArrayBuffer, result.rows.buffer as ArrayBuffer, result.distances.buffer as ArrayBuffer];
+}

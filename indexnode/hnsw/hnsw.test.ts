@@ -229,6 +229,50 @@ describe("HNSW resident indexes", () => {
     await expectRejected(searchHnsw(pool, handle, { queries, topk }), ErrorCode.NotFound, "not loaded in this pool");
   });
 
+  it("sends searches that wait for a busy worker together, each with its own parameters, answer and error", async () => {
+    const handle = handles.get("L2") as HnswHandle;
+    const count = 3 * hnswDefaults.hnswSearchBatchMax;
+    const single = (q: number): Float32Array => queries.slice((q % nq) * dim, (q % nq + 1) * dim);
+    const params = (q: number): { topk: number; ef: number } => ({ topk: 1 + (q % 10), ef: 16 + (q % 7) * 16 });
+    // The oracle: the same searches one at a time (each alone in its message).
+    const expected = [];
+    for (let q = 0; q < count; q++) expected.push(hitsOf(await searchHnsw(pool, handle, { queries: single(q), ...params(q) })));
+    const before = pool.stats();
+    const poisoned = new Set([5, 77, count - 1]);
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, (_, q) => {
+      const query = single(q);
+      if (poisoned.has(q)) query[3] = Number.NaN;
+      return searchHnsw(pool, handle, { queries: query, ...params(q) });
+    }));
+    const after = pool.stats();
+    expect(after.searches - before.searches).toBe(count);
+    // Batched: fewer messages than searches, none larger than hnswSearchBatchMax.
+    expect(after.searchMessages - before.searchMessages).toBeLessThan(count / 2);
+    expect(after.searchMessages - before.searchMessages).toBeGreaterThanOrEqual(count / hnswDefaults.hnswSearchBatchMax);
+    for (const [q, outcome] of outcomes.entries()) {
+      if (poisoned.has(q)) {
+        expect(outcome.status).toBe("rejected");
+        const error = (outcome as PromiseRejectedResult).reason as VelaError;
+        expect(error.code).toBe(ErrorCode.InvalidArgument);
+        expect(error.message).toContain("component 3 is NaN");
+      } else {
+        expect(outcome.status, `search ${q}`).toBe("fulfilled");
+        expect(hitsOf((outcome as PromiseFulfilledResult<TopKResult>).value), `search ${q}`).toEqual(expected[q]);
+      }
+    }
+  });
+
+  it("lets the searches accepted before a release finish on the index, and refuses later ones", async () => {
+    const handle = await loadHnsw(pool, stored.get("IP") as Uint8Array, { replicas: 2 });
+    const expected = hitsOf(await searchHnsw(pool, handles.get("IP") as HnswHandle, { queries, topk }));
+    const searches = Array.from({ length: 40 }, () => searchHnsw(pool, handle, { queries, topk }));
+    const released = releaseHnsw(pool, handle);
+    await expectRejected(searchHnsw(pool, handle, { queries, topk }), ErrorCode.NotFound, "not loaded in this pool");
+    for (const answer of await Promise.all(searches)) expect(hitsOf(answer)).toEqual(expected);
+    await released;
+    expect(pool.stats().lanes.every((lane) => lane.queued === 0)).toBe(true);
+  });
+
   it("refuses a load past hnswResidentBytesMax with LimitExceeded", async () => {
     const small = createHnswPool({ workerCount: 1, name: "small HNSW pool", limits: { hnswResidentBytesMax: 1024 } });
     try {
