@@ -500,6 +500,8 @@ export const benchDefaults = {
   freshnessProbeIntervalMs: 100,
   /** A marker row not returned within this long counts as a freshness error. */
   freshnessTimeoutMs: 30_000,
+  /** Encoded answers (one per search shape or insert size) the null server keeps to send again. */
+  nullServerCachedAnswersMax: 64,
   /** Seconds to wait for a started standalone Vela to serve. */
   serverStartSeconds: 60,
   /** Seconds to wait for a started standalone Vela to exit after SIGTERM before it is killed. */
