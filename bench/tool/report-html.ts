@@ -148,7 +148,7 @@ function ceilingSection(result: BenchResult): string {
     ingest === undefined ? undefined : `${formatNumber(Math.round(ingest.vectorsPerSecond))} vectors/s ingest`,
   ].filter((part) => part !== undefined);
   const parts = [`<h2>Client ceiling</h2>
-<p>The SDK against a server that does no work (${escapeHtml(ceiling.server)}, at ${escapeHtml(ceiling.address)}; Vela stopped): ${headline.length === 0 ? "not measured" : escapeHtml(headline.join(", "))}. The tool's own driver and settings, so no server can show more through the SDK on this machine.</p>`];
+<p>The SDK against a server that does no work (${escapeHtml(ceiling.server)}, at ${escapeHtml(ceiling.address)}; no Vela running): ${headline.length === 0 ? "not measured" : escapeHtml(headline.join(", "))}. The tool's own driver and settings, so no server can show more through the SDK on this machine.</p>`];
   if (ceiling.failure !== undefined) parts.push(`<p class="error"><b>Client ceiling stopped:</b> ${escapeHtml(ceiling.failure)}</p>`);
   const cpuPer = (value: number | undefined, unit: string): string => (value === undefined ? "–" : `${formatNumber(value)} ${unit}`);
   const rows: Array<Array<string | number>> = [];
@@ -157,7 +157,7 @@ function ceilingSection(result: BenchResult): string {
       search.cpu.toolCores, search.cpu.serverCores ?? "–", cpuPer(search.toolCpuMsPerQuery, "ms/query"), cpuPer(search.serverCpuMsPerQuery, "ms/query")]);
   }
   if (ingest !== undefined) {
-    rows.push([`ingest, ${formatNumber(ingest.rows)} rows in batches of ${ingest.batchRows}, ${ingest.concurrency} in flight, ${ingest.threads} SDK ${ingest.threads === 1 ? "thread" : "threads"}`, `${formatNumber(Math.round(ingest.vectorsPerSecond))} vectors/s`, ...latencyCells(ingest.latency), ingest.errors.count,
+    rows.push([`ingest, ${formatNumber(ingest.rows)} rows in batches of ${formatNumber(ingest.batchRows)}, ${ingest.concurrency} in flight, ${ingest.threads} SDK ${ingest.threads === 1 ? "thread" : "threads"}`, `${formatNumber(Math.round(ingest.vectorsPerSecond))} vectors/s`, ...latencyCells(ingest.latency), ingest.errors.count,
       ingest.cpu.toolCores, ingest.cpu.serverCores ?? "–", cpuPer(ingest.toolCpuSecondsPerThousandRows, "s/1,000 rows"), cpuPer(ingest.serverCpuSecondsPerThousandRows, "s/1,000 rows")]);
   }
   if (rows.length > 0) parts.push(table(["what", "throughput", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "tool cores", "null server cores", "tool CPU", "null server CPU"], rows));
