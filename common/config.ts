@@ -500,6 +500,18 @@ export const benchDefaults = {
   freshnessProbeIntervalMs: 100,
   /** A marker row not returned within this long counts as a freshness error. */
   freshnessTimeoutMs: 30_000,
+  /**
+   * Rows the `ceiling` phase inserts into the null server (the data set's first ones; all of them when
+   * it has fewer): enough for a steady rate, bounded so a large data set does not make the phase long.
+   */
+  ceilingIngestRowsMax: 100_000,
+  /**
+   * Seconds the `ceiling` phase searches, then inserts, before measuring each (JIT and connections warm
+   * on both ends, as they are for Vela's searches at the reference concurrency after the lower levels).
+   */
+  ceilingWarmUpSeconds: 2,
+  /** Encoded answers (one per search shape or insert size) the null server keeps to send again. */
+  nullServerCachedAnswersMax: 64,
   /** Seconds to wait for a started standalone Vela to serve. */
   serverStartSeconds: 60,
   /** Seconds to wait for a started standalone Vela to exit after SIGTERM before it is killed. */

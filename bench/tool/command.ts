@@ -43,6 +43,10 @@ export function summarize(result: BenchResult): string {
     for (const slot of vela.mixed.freshness) lines.push(`  fresh     ${slot.consistency.padEnd(10)} p50 ${slot.delay.p50Ms} ms, p99 ${slot.delay.p99Ms} ms (${slot.probes} probes, ${slot.errors.count} errors)`);
   }
   if (vela.failure !== undefined) lines.push(`  Vela phases stopped: ${vela.failure}`);
+  const { ceiling } = result;
+  if (ceiling?.search !== undefined) lines.push(`  ceiling   search, ${ceiling.search.concurrency} clients, null server: ${ceiling.search.queriesPerSecond} queries/s, p99 ${ceiling.search.latency.p99Ms} ms, tool ${ceiling.search.toolCpuMsPerQuery ?? "?"} ms CPU/query, null server ${ceiling.search.serverCpuMsPerQuery ?? "?"} ms CPU/query, ${ceiling.search.errors.count} errors`);
+  if (ceiling?.ingest !== undefined) lines.push(`  ceiling   ingest, null server: ${Math.round(ceiling.ingest.vectorsPerSecond)} vectors/s, p99 ${ceiling.ingest.latency.p99Ms} ms, tool ${ceiling.ingest.toolCpuSecondsPerThousandRows ?? "?"} s CPU/1,000 rows, null server ${ceiling.ingest.serverCpuSecondsPerThousandRows ?? "?"} s CPU/1,000 rows, ${ceiling.ingest.errors.count} errors`);
+  if (ceiling?.failure !== undefined) lines.push(`  ceiling stopped: ${ceiling.failure}`);
   for (const peer of result.peers) {
     if (peer.status !== "ran") {
       lines.push(`  peer      ${peer.name}: ${peer.status} — ${peer.reason ?? ""}`);
@@ -51,6 +55,9 @@ export function summarize(result: BenchResult): string {
     for (const level of peer.search) lines.push(`  peer      ${peer.name}, ${level.concurrency} ${peer.name.startsWith("hnswlib") ? "threads" : "clients"}: ${level.queriesPerSecond} queries/s, p99 ${level.latency.p99Ms} ms, recall ${level.recall.toFixed(4)}`);
   }
   for (const comparison of result.comparisons) lines.push(`  ratio     ${comparison.what} vs ${comparison.peerName}: ${comparison.ratio}×`);
-  for (const target of result.targets) lines.push(`  target    ${target.name} (${target.requirement}): ${target.measured}${target.met === undefined ? "" : target.met ? " — met" : " — NOT met"}`);
+  for (const target of result.targets) {
+    lines.push(`  target    ${target.name} (${target.requirement}): ${target.measured}${target.met === undefined ? "" : target.met ? " — met" : " — NOT met"}`);
+    if (target.ceiling !== undefined) lines.push(`            client ceiling: ${target.ceiling.measured}${target.ceiling.reachable ? "" : " — out of reach through the SDK on this machine"}`);
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -8,7 +8,7 @@ import { invalidArgument } from "../../common/errors.ts";
 import { isMetricType, type MetricType } from "../../querynode/compute/metric.ts";
 import type { ConsistencyName, IndexKind } from "./vela-driver.ts";
 
-export const phaseNames = ["ingest", "build", "search", "efsweep", "filtered", "mixed"] as const;
+export const phaseNames = ["ingest", "build", "search", "efsweep", "filtered", "mixed", "ceiling"] as const;
 export type PhaseName = (typeof phaseNames)[number];
 export const peerNames = ["hnswlib", "lancedb"] as const;
 export type PeerName = (typeof peerNames)[number];
@@ -62,7 +62,9 @@ self-contained report.html. See docs/benchmarks.md.
                            efConstruction 200, ef 64, k 10, 16 clients); refuses flags that change it
   --address HOST:PORT      drive a running Vela (default: start a standalone one)
   --collection NAME        collection to (re)create (default vela_bench)
-  --phases LIST            of ingest,build,search,efsweep,filtered,mixed (default all)
+  --phases LIST            of ingest,build,search,efsweep,filtered,mixed,ceiling (default all); ceiling
+                           drives a null server (no database work) with the same settings, after Vela
+                           has stopped: the SDK client's own limit on this machine
   --peers LIST             of hnswlib,lancedb, or none (default hnswlib,lancedb)
  data
   --rows N --dim N --clusters N --spread X --seed N --queries N

@@ -1,7 +1,7 @@
 // The HTML report of a run: one self-contained file (inline CSS and SVG, no script, no network), so it
 // opens offline and can be attached to an issue. Charts: throughput and p99 latency against
-// concurrency, recall against ef; tables: the targets, Vela beside its peers with ratios, every phase's
-// figures, errors, the machine and the settings. Everything shown comes from the result object.
+// concurrency, recall against ef; tables: the targets (with the client ceiling beside them), Vela beside
+// its peers with ratios, every phase's figures, errors, the machine and the settings. Everything shown comes from the result object.
 
 import type { BenchResult, EfPoint, PeerFigures, SearchLevel } from "./result.ts";
 import type { LatencySummary } from "./stats.ts";
@@ -138,6 +138,33 @@ function errorList(what: string, errors: { count: number; first: string[] } | un
   return `<p class="error"><b>${escapeHtml(what)}: ${errors.count} errors.</b> First: ${errors.first.map((message) => `<code>${escapeHtml(message)}</code>`).join("; ")}</p>`;
 }
 
+/** The `ceiling` phase: what the SDK reaches against a server that does no work. */
+function ceilingSection(result: BenchResult): string {
+  const ceiling = result.ceiling;
+  if (ceiling === undefined) return "";
+  const { search, ingest } = ceiling;
+  const headline = [
+    search === undefined ? undefined : `${formatNumber(search.queriesPerSecond)} queries/s at ${search.concurrency} clients`,
+    ingest === undefined ? undefined : `${formatNumber(Math.round(ingest.vectorsPerSecond))} vectors/s ingest`,
+  ].filter((part) => part !== undefined);
+  const parts = [`<h2>Client ceiling</h2>
+<p>The SDK against a server that does no work (${escapeHtml(ceiling.server)}, at ${escapeHtml(ceiling.address)}; no Vela running): ${headline.length === 0 ? "not measured" : escapeHtml(headline.join(", "))}. The tool's own driver and settings, so no server can show more through the SDK on this machine.</p>`];
+  if (ceiling.failure !== undefined) parts.push(`<p class="error"><b>Client ceiling stopped:</b> ${escapeHtml(ceiling.failure)}</p>`);
+  const cpuPer = (value: number | undefined, unit: string): string => (value === undefined ? "–" : `${formatNumber(value)} ${unit}`);
+  const rows: Array<Array<string | number>> = [];
+  if (search !== undefined) {
+    rows.push([`search, ${search.concurrency} clients, nq ${search.nq}`, `${formatNumber(search.queriesPerSecond)} queries/s`, ...latencyCells(search.latency), search.errors.count,
+      search.cpu.toolCores, search.cpu.serverCores ?? "–", cpuPer(search.toolCpuMsPerQuery, "ms/query"), cpuPer(search.serverCpuMsPerQuery, "ms/query")]);
+  }
+  if (ingest !== undefined) {
+    rows.push([`ingest, ${formatNumber(ingest.rows)} rows in batches of ${formatNumber(ingest.batchRows)}, ${ingest.concurrency} in flight, ${ingest.threads} SDK ${ingest.threads === 1 ? "thread" : "threads"}`, `${formatNumber(Math.round(ingest.vectorsPerSecond))} vectors/s`, ...latencyCells(ingest.latency), ingest.errors.count,
+      ingest.cpu.toolCores, ingest.cpu.serverCores ?? "–", cpuPer(ingest.toolCpuSecondsPerThousandRows, "s/1,000 rows"), cpuPer(ingest.serverCpuSecondsPerThousandRows, "s/1,000 rows")]);
+  }
+  if (rows.length > 0) parts.push(table(["what", "throughput", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "tool cores", "null server cores", "tool CPU", "null server CPU"], rows));
+  parts.push(errorList("client ceiling search", search?.errors), errorList("client ceiling ingest", ingest?.errors));
+  return parts.join("");
+}
+
 function efSeries(name: string, color: string, points: readonly EfPoint[]): Series {
   return { name, color, points: points.map((point) => [point.ef, point.recall]) };
 }
@@ -156,7 +183,15 @@ export function renderReport(result: BenchResult): string {
   if (vela.failure !== undefined) sections.push(`<p class="error"><b>Vela phases stopped:</b> ${escapeHtml(vela.failure)}</p>`);
   if (vela.shutdown !== undefined) sections.push(`<p class="error"><b>Shutdown:</b> ${escapeHtml(vela.shutdown)}</p>`);
 
-  sections.push(`<h2>Targets</h2>${table(["target", "requirement", "measured", "met"], result.targets.map((target) => [target.name, target.requirement, target.measured, target.met === undefined ? "not measured" : target.met ? "yes" : "NO"]))}`);
+  const ceilingShown = result.targets.some((target) => target.ceiling !== undefined);
+  sections.push(`<h2>Targets</h2>${table(
+    ["target", "requirement", "measured", "met", ...(ceilingShown ? ["client ceiling (SDK, null server)", "reachable through the SDK here"] : [])],
+    result.targets.map((target) => [
+      target.name, target.requirement, target.measured, target.met === undefined ? "not measured" : target.met ? "yes" : "NO",
+      ...(ceilingShown ? [target.ceiling?.measured ?? "–", target.ceiling === undefined ? "–" : target.ceiling.reachable ? "yes" : "NO"] : []),
+    ]),
+  )}`);
+  if (result.ceiling !== undefined) sections.push(ceilingSection(result));
   if (result.comparisons.length > 0) {
     sections.push(`<h2>Vela beside its peers</h2>${table(["figure", "peer", "Vela", "peer value", "Vela / peer"], result.comparisons.map((row) => [row.what, row.peerName, row.vela, row.peer, `${row.ratio}×`]))}`);
   }

@@ -1,5 +1,6 @@
 // One benchmark run, start to end: prepare the data and its ground truth, run the selected phases
-// against Vela (started as a child process unless an address is given), stop Vela, run the peers on
+// against Vela (started as a child process unless an address is given), stop Vela, measure the client
+// ceiling (the SDK against a server that does no work, in a child process of its own), run the peers on
 // the same vectors and queries (so they never share cores with Vela), compare, check the targets, and
 // write result.json and report.html. A phase that Vela cannot run (an index type it refuses, a lost
 // server) ends the Vela phases with a recorded reason; the peers and the report still happen.
@@ -16,8 +17,9 @@ import { runHnswlibPeers } from "./peers/hnswlib-peer.ts";
 import { runLancePeer } from "./peers/lancedb-peer.ts";
 import { Progress } from "./progress.ts";
 import { renderReport } from "./report-html.ts";
-import { checkTargets, compare, type BenchResult, type PeerFigures, type VelaFigures } from "./result.ts";
+import { checkTargets, compare, type BenchResult, type CeilingFigures, type PeerFigures, type VelaFigures } from "./result.ts";
 import { IndexRefusedError, VelaDriver } from "./vela-driver.ts";
+import { ceilingPhase } from "./ceiling-phase.ts";
 import { buildPhase, efSweepPhase, ingestPhase, mixedPhase, searchLevel, type VelaPhaseContext } from "./vela-phases.ts";
 import { startStandaloneVela, type StartedVela } from "./vela-server.ts";
 
@@ -58,6 +60,19 @@ export async function runBench(settings: BenchSettings, command: string): Promis
   }
 
   const vela = await runVelaPhases(settings, dataSet, truth, progress);
+  // After Vela has stopped and before the peers: the SDK client's own limit on this machine.
+  let ceiling: CeilingFigures | undefined;
+  if (settings.phases.includes("ceiling")) {
+    ceiling = await ceilingPhase(dataSet, truth, progress, {
+      collection: settings.collection,
+      search: {
+        concurrency: settings.referenceConcurrency, nq: settings.nq, k: settings.k, consistency: settings.consistency, ...(settings.indexType === "HNSW" ? { ef: settings.ef } : {}),
+        durationMs: settings.levelSeconds * 1000, requestsMax: settings.levelRequestsMax,
+      },
+      ingest: { batchRows: settings.insertBatchRows, concurrency: settings.insertConcurrency, threads: settings.insertThreads, rowsMax: benchDefaults.ceilingIngestRowsMax },
+      warmUpSeconds: benchDefaults.ceilingWarmUpSeconds,
+    });
+  }
   const peers: PeerFigures[] = [];
   if (settings.peers.includes("hnswlib")) {
     try {
@@ -86,7 +101,8 @@ export async function runBench(settings: BenchSettings, command: string): Promis
     dataSet: { description: dataSet.description, rows: dataSet.rows, dim: dataSet.dim, queries: dataSet.queryCount, metric: settings.metric, k: settings.k, prepareMs: Math.round(prepareMs), groundTruth },
     vela, peers,
     comparisons: compare(vela, peers, settings.referenceConcurrency),
-    targets: checkTargets(vela, peers, settings.referenceConcurrency),
+    targets: checkTargets(vela, peers, settings.referenceConcurrency, ceiling),
+    ...(ceiling === undefined ? {} : { ceiling }),
   };
   mkdirSync(outDir, { recursive: true });
   const resultPath = join(outDir, "result.json");
@@ -97,7 +113,8 @@ export async function runBench(settings: BenchSettings, command: string): Promis
 }
 
 async function runVelaPhases(settings: BenchSettings, dataSet: DataSet, truth: GroundTruth, progress: Progress): Promise<VelaFigures> {
-  const phases = new Set(settings.phases);
+  // The ceiling phase drives a null server, not Vela (see ceilingPhase).
+  const phases = new Set(settings.phases.filter((phase) => phase !== "ceiling"));
   const vela: VelaFigures = { address: settings.address ?? "(not started)", startedByTool: settings.address === undefined, indexType: settings.indexType, consistency: settings.consistency };
   if (phases.size === 0) return vela;
   let server: StartedVela | undefined;

@@ -47,6 +47,14 @@ export class CpuMeter {
     }
     return figures;
   }
+
+  /** CPU seconds used since the meter started: the tool's, and the watched process's when readable. */
+  seconds(): { toolSeconds: number; processSeconds?: number } {
+    const tool = process.cpuUsage(this.toolStart);
+    const toolSeconds = (tool.user + tool.system) / 1e6;
+    const now = this.velaPid === undefined ? undefined : processCpuSeconds(this.velaPid);
+    return now === undefined || this.velaStart === undefined ? { toolSeconds } : { toolSeconds, processSeconds: now - this.velaStart };
+  }
 }
 
 export interface IngestOptions {
@@ -59,24 +67,29 @@ export interface IngestOptions {
   /** The Vela address and collection, for clients on other threads. */
   address: string;
   collection: string;
+  /** Rows to insert: the data set's first this many (default: all of them). */
+  rows?: number;
+  /** The progress line's name (default "ingest"). */
+  label?: string;
 }
 
 export async function ingestPhase(context: VelaPhaseContext, options: IngestOptions): Promise<IngestFigures> {
   const { driver, dataSet, progress } = context;
-  const batches = Math.ceil(dataSet.rows / options.batchRows);
+  const rows = Math.min(options.rows ?? dataSet.rows, dataSet.rows);
+  const batches = Math.ceil(rows / options.batchRows);
   const threads = Math.max(1, Math.min(options.threads, options.concurrency));
   let rowsDone = 0;
-  progress.start(`ingest (batches of ${options.batchRows}, ${options.concurrency} in flight${threads > 1 ? ` over ${threads} threads` : ""})`, dataSet.rows, "rows");
+  progress.start(`${options.label ?? "ingest"} (batches of ${options.batchRows}, ${options.concurrency} in flight${threads > 1 ? ` over ${threads} threads` : ""})`, rows, "rows");
   const cpu = new CpuMeter(context.velaPid);
   const outcome = threads > 1
-    ? await ingestInThreads(context, { ...options, threads }, (rows) => progress.update(rows))
+    ? await ingestInThreads(context, { ...options, threads, rows }, (rowsSoFar) => progress.update(rowsSoFar))
     : await runLoad({
       concurrency: options.concurrency,
       operationsMax: batches,
       ratePerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows : 0,
       operation: async (batch) => {
         const first = batch * options.batchRows;
-        const count = Math.min(options.batchRows, dataSet.rows - first);
+        const count = Math.min(options.batchRows, rows - first);
         const done = await driver.insertRows(dataSet.vectors, dataSet.dim, first, count);
         rowsDone += done;
         return done;
@@ -95,14 +108,14 @@ export async function ingestPhase(context: VelaPhaseContext, options: IngestOpti
 const ingestWorkerFile = new URL("./ingest-worker.ts", import.meta.url);
 
 /** The ingest spread over worker threads, each with its own SDK client (see ingest-worker.ts). */
-async function ingestInThreads(context: VelaPhaseContext, options: IngestOptions, onRows: (rows: number) => void): Promise<LoadOutcome> {
+async function ingestInThreads(context: VelaPhaseContext, options: IngestOptions & { rows: number }, onRows: (rows: number) => void): Promise<LoadOutcome> {
   const { dataSet } = context;
   const { threads } = options;
   const counters = new Int32Array(new SharedArrayBuffer(4 * 4));
   const pool = new WorkerPool({ workerFile: ingestWorkerFile, name: "ingest threads", limits: { workerCount: threads } });
   try {
     const runs = Array.from({ length: threads }, (_, thread) => pool.run<IngestThreadOutcome>("ingest", {
-      address: options.address, collection: options.collection, vectors: dataSet.vectors, dim: dataSet.dim, rows: dataSet.rows, batchRows: options.batchRows,
+      address: options.address, collection: options.collection, vectors: dataSet.vectors, dim: dataSet.dim, rows: options.rows, batchRows: options.batchRows,
       concurrency: Math.floor(options.concurrency / threads) + (thread < options.concurrency % threads ? 1 : 0),
       batchesPerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows / threads : 0, counters,
     } satisfies IngestThreadTask));
