@@ -107,6 +107,9 @@ describe("vela bench ceiling", () => {
     expect(ingestTarget?.ceiling?.ratio).toBeCloseTo((ceiling?.ingest?.vectorsPerSecond ?? 0) / 28_000, 1);
     expect(ingestTarget?.ceiling?.reachable).toBe((ceiling?.ingest?.vectorsPerSecond ?? 0) >= 28_000);
     expect(result.targets.find((target) => target.name.startsWith("throughput vs hnswlib"))?.ceiling).toBeUndefined(); // no peer ran
+    const p99Target = result.targets.find((target) => target.name.startsWith("p99 latency"));
+    expect(p99Target?.ceiling?.measured).toBe(`ceiling p99 ${search?.latency.p99Ms} ms`);
+    expect(p99Target?.ceiling?.reachable).toBe((search?.latency.p99Ms ?? 0) <= 20);
     expect(readFileSync(reportPath, "utf8")).toMatch(/The SDK against a server that does no work .*queries\/s at 8 clients, [0-9,]+ vectors\/s ingest/);
   }, 60_000);
 });

@@ -279,9 +279,13 @@ export function checkTargets(vela: VelaFigures, peers: readonly PeerFigures[], r
   checks.push(level === undefined
     ? { name: `recall@k at ${referenceConcurrency} clients`, requirement: "≥ 0.95", measured: "not measured" }
     : { name: `recall@k at ${referenceConcurrency} clients`, requirement: "≥ 0.95", measured: round(level.recall, 4).toString(), met: level.recall >= 0.95 });
-  checks.push(level === undefined
+  checks.push(withCeiling(level === undefined
     ? { name: `p99 latency at ${referenceConcurrency} clients`, requirement: "≤ 20 ms", measured: "not measured" }
-    : { name: `p99 latency at ${referenceConcurrency} clients`, requirement: "≤ 20 ms", measured: `${level.latency.p99Ms} ms`, met: level.latency.p99Ms <= 20 });
+    : { name: `p99 latency at ${referenceConcurrency} clients`, requirement: "≤ 20 ms", measured: `${level.latency.p99Ms} ms`, met: level.latency.p99Ms <= 20 },
+  ceilingSearch === undefined ? undefined : {
+    // The p99 the SDK shows against a server that answers at once: a server's p99 through it is no lower.
+    measured: `ceiling p99 ${ceilingSearch.latency.p99Ms} ms`, ratio: round(ceilingSearch.latency.p99Ms / 20), reachable: ceilingSearch.latency.p99Ms <= 20,
+  }));
   checks.push(withCeiling(level === undefined || lancedbLevel === undefined
     ? { name: "throughput vs LanceDB at equal or better recall", requirement: "≥ 3.0×", measured: "not measured" }
     : {
