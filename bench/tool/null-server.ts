@@ -17,7 +17,7 @@ import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import protobuf from "protobufjs";
-import { apiDefaults, benchDefaults } from "../../common/config.ts";
+import { apiDefaults, benchDefaults, queryNodeReadDefaults } from "../../common/config.ts";
 
 const require = createRequire(import.meta.url);
 const milvusDescriptor = (require("@zilliz/milvus2-sdk-node/dist/milvus/proto-json/milvus.js") as { default: protobuf.INamespace }).default;
@@ -28,8 +28,8 @@ const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enu
 /** Vela's Status for a call that succeeded. */
 const SUCCESS = { error_code: "Success", code: 0, reason: "", retriable: false };
 
-/** The largest topk the null server answers (Milvus's own limit). */
-const topkMax = 16_384;
+/** The largest topk the null server answers: Vela's own bound. */
+const topkMax = queryNodeReadDefaults.topkMax;
 
 export interface NullServerOptions {
   /** Dimension of the `vector` field it describes. */
