@@ -307,6 +307,12 @@ export const queryNodeReadDefaults = {
   deleteByFilterKeysMax: 1_000_000,
   /** Searches and queries waiting at once on one query node before new ones are refused. */
   readQueueDepthMax: 1_024,
+  /**
+   * Filter results one segment keeps (distinct filters, least recently used dropped first; each one bit
+   * per row): a filter repeated on a segment whose row count has not changed costs an AND with the
+   * visibility instead of an evaluation over every row.
+   */
+  filterCacheEntriesMax: 16,
 } as const;
 export type QueryNodeReadLimits = { -readonly [K in keyof typeof queryNodeReadDefaults]: number };
 

@@ -146,3 +146,17 @@ export function referencedFields(expr: FilterExpr): FieldSchema[] {
   visit(expr);
   return [...fields.values()];
 }
+
+/**
+ * A string that two checked filters share exactly when they select the same rows of a segment by the
+ * same rules: the AST with fields named by id, and bigint, non-finite and negative-zero numbers kept
+ * apart from one another and from strings (each is wrapped in an object no AST node can produce).
+ */
+export function filterKey(expr: FilterExpr): string {
+  return JSON.stringify(expr, function keyPart(this: unknown, name: string, value: unknown): unknown {
+    if (typeof value === "bigint") return { "\u0000bigint": value.toString() };
+    if (typeof value === "number" && (!Number.isFinite(value) || Object.is(value, -0))) return { "\u0000number": Object.is(value, -0) ? "-0" : String(value) };
+    if (name === "field" && value !== null && typeof value === "object" && "fieldId" in value) return { "\u0000field": (value as FieldSchema).fieldId };
+    return value;
+  });
+}

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { ErrorCode, VelaError } from "../common/errors.ts";
 import { DataType, normalizeSchema, type CollectionSchema } from "../common/schema.ts";
-import type { FilterExpr } from "./ast.ts";
+import { filterKey, type FilterExpr } from "./ast.ts";
 import { parseFilter, type ParseOptions } from "./parser.ts";
 
 const schema = normalizeSchema({
@@ -383,5 +383,26 @@ describe("bounds", () => {
     const many = failure("flag", { templateValues: { a: 1, b: 2 }, limits: { templateValuesMax: 1 } });
     expect(many.code).toBe(ErrorCode.LimitExceeded);
     expect(many.message).toBe("2 template values are more than the limit of 1 (templateValuesMax)");
+  });
+});
+
+describe("filterKey", () => {
+  test("is the same for the same filter however it is written, and differs whenever the rows could", () => {
+    // Same rows: the same AST from different texts, and the same text parsed twice.
+    expect(filterKey(parse("count < 30"))).toBe(filterKey(parse("count  <  30")));
+    expect(filterKey(parse("price > 1.5 and name == 'a'"))).toBe(filterKey(parse("(price > 1.5) and (name == \"a\")")));
+    // Different rows: every one of these keys must be distinct.
+    const texts = [
+      "count < 30", "count < 31", "count <= 30", "opt < 30", "price < 30", "price < 30.5",
+      "name == '30'", "name == 'count < 30'", "meta['a'] == 30", "meta['a'] == '30'", "meta['b'] == 30",
+      "price > 1e400", "price > -1e400", "price == 0.0", "price == -0.0", "count in [1, 2]", "count in [2, 1]",
+      "count not in [1, 2]", "not (count < 30)", "count < 30 and flag == true", "count < 30 or flag == true",
+    ];
+    const keys = texts.map((text) => filterKey(parse(text)));
+    const seen = new Map<string, string>();
+    for (const [index, key] of keys.entries()) {
+      expect(seen.get(key), `${texts[index]} shares its key with ${seen.get(key)}`).toBeUndefined();
+      seen.set(key, texts[index] as string);
+    }
   });
 });

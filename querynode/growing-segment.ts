@@ -87,6 +87,8 @@ export class GrowingSegment {
   private readonly validity = new Map<number, GrowableColumn<Uint8Array>>();
   private readonly pkField: FieldSchema;
   private readonly parsedJson = new Map<number, unknown[]>();
+  /** Rows matching a filter (by filterKey), for the row count it was evaluated at; oldest use first. */
+  private readonly filterResults = new Map<string, { rowCount: number; matching: Bitset }>();
   private bytesHeld = 0;
   /** Vector indexes by field id (sealed segments whose index is built). */
   readonly vectorIndexes = new Map<number, LoadedVectorIndex>();
@@ -139,9 +141,36 @@ export class GrowingSegment {
     else this.retired = release;
   }
 
-  /** Approximate bytes held (columns at their capacity, index entries estimated). */
+  /** Approximate bytes held (columns at their capacity, index entries estimated, cached filter results). */
   get memoryBytes(): number {
-    return this.bytesHeld;
+    let filterBytes = 0;
+    for (const entry of this.filterResults.values()) filterBytes += entry.matching.bytes.length;
+    return this.bytesHeld + filterBytes;
+  }
+
+  /**
+   * The rows among the first `rowCount` that matched the filter with this key when it was last
+   * evaluated on exactly `rowCount` rows (a row's values never change, so the answer cannot either;
+   * deletes are the visibility's business). Undefined when not kept.
+   */
+  cachedFilterResult(key: string, rowCount: number): Bitset | undefined {
+    const entry = this.filterResults.get(key);
+    if (entry === undefined || entry.rowCount !== rowCount) return undefined;
+    this.filterResults.delete(key);
+    this.filterResults.set(key, entry);
+    return entry.matching;
+  }
+
+  /** Keeps a filter's result (frozen) for `rowCount` rows; at most `entriesMax` kept, the least recently used dropped. */
+  keepFilterResult(key: string, rowCount: number, matching: Bitset, entriesMax: number): void {
+    assert(matching.length === rowCount, "a kept filter result covers the row count it was evaluated at");
+    this.filterResults.delete(key);
+    if (entriesMax < 1) return;
+    while (this.filterResults.size >= entriesMax) {
+      const oldest = this.filterResults.keys().next().value as string;
+      this.filterResults.delete(oldest);
+    }
+    this.filterResults.set(key, { rowCount, matching: matching.freeze() });
   }
 
   /**

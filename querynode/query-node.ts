@@ -26,7 +26,7 @@ import type { SegmentIndexInfo } from "../types/index-coord.ts";
 import { queryNodeLoadDefaults, type QueryNodeLoadLimits } from "../common/config.ts";
 import { estimateRowBytes } from "../coord/data-coord.ts";
 import { shouldUseExactSearch } from "../indexnode/hnsw/hnsw-request.ts";
-import type { FilterExpr } from "../expr/ast.ts";
+import { filterKey, type FilterExpr } from "../expr/ast.ts";
 import { evaluateFilter } from "../expr/evaluate.ts";
 
 /** Exact top-k over one segment's vectors, rows limited to `allowed`; runs off the event loop. */
@@ -122,9 +122,13 @@ export class QueryNode {
   private readsInFlight = 0;
 
   private readonly reduce: HitsReducer;
+  /** Each request's filter AST has its key computed once, however many segments it reads. */
+  private readonly filterKeys = new WeakMap<FilterExpr, string>();
   readonly loadLimits: QueryNodeLoadLimits;
   /** Segment searches by kind, for metrics and tests: through an HNSW index, or exact. */
   readonly searchCounts = { indexed: 0, exact: 0 };
+  /** Filter evaluations over a segment's rows: reads whose filter result a segment kept do not count. */
+  filterEvaluations = 0;
 
   constructor(private readonly options: QueryNodeOptions) {
     this.nodeId = options.nodeId;
@@ -433,7 +437,7 @@ export class QueryNode {
     const visible = segment.visibility(snapshotTs, rowCount);
     const filterKeys = target.filterKeys;
     if (target.filter !== undefined) {
-      const matching = await evaluateFilter(target.filter, segment, rowCount, { within: visible });
+      const matching = await this.filterMatches(segment, rowCount, target.filter, visible);
       return matching.count() === 0 ? undefined : matching;
     }
     if (filterKeys === undefined) return visible;
@@ -450,6 +454,28 @@ export class QueryNode {
     return any ? allowed : undefined;
   }
 
+  /**
+   * The visible rows of the first `rowCount` that match `filter`. A segment keeps the result over all
+   * its rows per distinct filter (filterCacheEntriesMax) while its row count stays the same, as it does
+   * once sealed: a repeated filter then costs an AND with the visibility, or nothing when every row is
+   * visible. The answer is a frozen set shared with workers; never modify it.
+   */
+  private async filterMatches(segment: GrowingSegment, rowCount: number, filter: FilterExpr, visible: Bitset): Promise<Bitset> {
+    let key = this.filterKeys.get(filter);
+    if (key === undefined) {
+      key = filterKey(filter);
+      this.filterKeys.set(filter, key);
+    }
+    let matching = segment.cachedFilterResult(key, rowCount);
+    if (matching === undefined) {
+      this.filterEvaluations += 1;
+      matching = await evaluateFilter(filter, segment, rowCount);
+      segment.keepFilterResult(key, rowCount, matching, this.limits.filterCacheEntriesMax);
+    }
+    if (visible.count() === rowCount) return matching;
+    return Bitset.intersection(matching, visible, { shared: true }).freeze();
+  }
+
   /** Per segment, the rows matching the target's filter expression (undefined: no expression). */
   private async matchingRows(segments: readonly GrowingSegment[], target: ReadTarget, snapshotTs: Timestamp): Promise<Map<GrowingSegment, Bitset> | undefined> {
     if (target.filter === undefined) return undefined;
@@ -457,7 +483,7 @@ export class QueryNode {
     for (const segment of segments) {
       const rowCount = segment.snapshotRowCount();
       if (rowCount === 0) continue;
-      matching.set(segment, await evaluateFilter(target.filter, segment, rowCount, { within: segment.visibility(snapshotTs, rowCount), shared: false }));
+      matching.set(segment, await this.filterMatches(segment, rowCount, target.filter, segment.visibility(snapshotTs, rowCount)));
     }
     return matching;
   }

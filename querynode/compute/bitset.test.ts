@@ -81,6 +81,30 @@ describe("Bitset", () => {
     expect(set.has(3)).toBe(false);
   });
 
+  it("intersects two sets as the models' AND, over aligned and unaligned bytes", () => {
+    const random = new SeededRandom(seed + 7);
+    for (const length of [0, 1, 7, 31, 32, 33, 100, 1001]) {
+      for (const offset of [0, 1, 4]) {
+        const a = new Bitset(length, { shared: random.bool() });
+        const backing = new Uint8Array(((length + 7) >>> 3) + offset);
+        const bModel: boolean[] = [];
+        const aModel: boolean[] = [];
+        for (let row = 0; row < length; row++) {
+          aModel.push(random.bool());
+          bModel.push(random.bool(0.7));
+          if (aModel[row]) a.add(row);
+          if (bModel[row]) backing[offset + (row >>> 3)] = (backing[offset + (row >>> 3)] as number) | (1 << (row & 7));
+        }
+        const b = Bitset.fromBytes(backing.subarray(offset), length);
+        const both = Bitset.intersection(a, b, { shared: true });
+        expect(both.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+        for (let row = 0; row < length; row++) expect(both.has(row)).toBe(aModel[row] === true && bModel[row] === true);
+        expect(both.count()).toBe(aModel.filter((value, row) => value && bModel[row]).length);
+      }
+    }
+    expect(isVelaError(thrownBy(() => Bitset.intersection(new Bitset(8), new Bitset(9))))).toBe(true);
+  });
+
   it("shares its bytes between threads when asked", () => {
     expect(new Bitset(10, { shared: true }).bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(new Bitset(10).bytes.buffer).toBeInstanceOf(ArrayBuffer);
