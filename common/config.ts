@@ -478,6 +478,12 @@ export const benchDefaults = {
    * ingest near 7,000 vectors/s whatever the server does.
    */
   insertThreads: 1,
+  /**
+   * SDK clients each search level spreads its clients over, each in its own worker thread; 1 = the
+   * tool's own thread. The Node SDK spends about 1 ms of client CPU per search, so one thread caps a
+   * level near 1,000 queries/s whatever the server does.
+   */
+  searchThreads: 1,
   /** Rows per second the ingest phase paces itself to; 0 = as fast as acknowledged. */
   insertRateRowsPerSecond: 0,
   /** Query vectors per search request. */

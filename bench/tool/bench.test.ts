@@ -20,7 +20,7 @@ describe("vela bench", () => {
     const out = scratchDir("bench-out");
     const parsed = parseBenchArgs([
       "--rows", "2000", "--dim", "16", "--clusters", "10", "--queries", "100", "--seed", String(seed), "--index", "FLAT",
-      "--concurrency", "1,4", "--insert-threads", "2", "--insert-concurrency", "4", "--reference-concurrency", "4", "--level-seconds", "1", "--mixed-seconds", "2", "--mixed-insert-rate", "1000",
+      "--concurrency", "1,4", "--insert-threads", "2", "--search-threads", "2", "--insert-concurrency", "4", "--reference-concurrency", "4", "--level-seconds", "1", "--mixed-seconds", "2", "--mixed-insert-rate", "1000",
       "--peers", "hnswlib", "--peer-workers", "1", "--ef-sweep", "16,64", "--out", out, "--cache-dir", join(out, "cache"), "--quiet",
     ]) as BenchSettings;
     const { resultPath, reportPath } = await runBench(parsed, "vela bench (test)");
@@ -32,13 +32,15 @@ describe("vela bench", () => {
     expect(result.vela.ingest?.vectorsPerSecond).toBeGreaterThan(0);
     expect(result.vela.build?.rowsCounted).toBe(2000);
     expect(result.vela.search?.map((level) => level.concurrency)).toEqual([1, 4]);
+    // One client runs on the tool's thread; four are spread over two SDK threads, whose answers all count.
+    expect(result.vela.search?.map((level) => level.threads)).toEqual([undefined, 2]);
     for (const level of result.vela.search ?? []) {
       expect(level.recall).toBe(1); // FLAT is exact
       expect(level.queriesPerSecond).toBeGreaterThan(0);
       expect(level.errors.count).toBe(0);
     }
     expect(result.vela.efSweep).toBeUndefined(); // FLAT has no ef
-    expect(result.vela.filtered).toMatchObject({ recall: 1, keptFraction: 0.1, errors: { count: 0 } });
+    expect(result.vela.filtered).toMatchObject({ recall: 1, keptFraction: 0.1, errors: { count: 0 }, threads: 2 });
     const strong = result.vela.mixed?.freshness.find((slot) => slot.consistency === "Strong");
     expect(strong?.probes).toBeGreaterThan(0);
     expect(strong?.errors.count).toBe(0);
@@ -127,5 +129,15 @@ describe("vela bench options", () => {
     expect(() => parseBenchArgs(["--ef", "5", "--k", "10"])).toThrow(/--ef \(5\) must be at least --k \(10\)/);
     expect(() => parseBenchArgs(["--phases", "ingest,warmup"])).toThrow(/unknown "warmup"/);
     expect(parseBenchArgs(["--help"])).toBe("help");
+  });
+
+  it("takes SDK client threads for searches and inserts within bounds", () => {
+    expect((parseBenchArgs([]) as BenchSettings).searchThreads).toBe(1);
+    expect((parseBenchArgs(["--search-threads", "3"]) as BenchSettings).searchThreads).toBe(3);
+    expect(() => parseBenchArgs(["--search-threads", "0"])).toThrow(/--search-threads must be an integer ≥ 1/);
+    expect(() => parseBenchArgs(["--search-threads", "1.5"])).toThrow(/--search-threads must be an integer ≥ 1/);
+    expect(() => parseBenchArgs(["--search-threads", "100000"])).toThrow(/--search-threads must be at most \d+ \(workerCountMax\)/);
+    expect(() => parseBenchArgs(["--insert-threads", "100000"])).toThrow(/--insert-threads must be at most/);
+    expect(() => parseBenchArgs(["--reference", "--search-threads", "2"])).toThrow(/cannot be combined with --search-threads/);
   });
 });

@@ -17,7 +17,7 @@ import { CpuMeter, ingestPhase, searchLevel, type VelaPhaseContext } from "./vel
 
 export interface CeilingOptions {
   collection: string;
-  search: { concurrency: number; nq: number; k: number; ef?: number; consistency: ConsistencyName; durationMs: number; requestsMax: number };
+  search: { concurrency: number; nq: number; k: number; ef?: number; consistency: ConsistencyName; durationMs: number; requestsMax: number; threads: number };
   ingest: { batchRows: number; concurrency: number; threads: number; rowsMax: number };
   /** Searches, then inserts, run this long unmeasured before each is measured. */
   warmUpSeconds: number;
@@ -65,9 +65,15 @@ export async function ceilingPhase(dataSet: DataSet, truth: GroundTruth, progres
     });
     progress.finish();
 
-    const searchMeter = new CpuMeter(server.pid);
-    const level = await searchLevel(context, { ...options.search, truth, label: `client ceiling: search, ${options.search.concurrency} clients (null server)` });
-    const searchSeconds = searchMeter.seconds();
+    const { threads, ...searchOptions } = options.search;
+    let searchSeconds: { toolSeconds: number; processSeconds?: number } = { toolSeconds: 0 };
+    const level = await searchLevel(context, {
+      ...searchOptions, truth, label: `client ceiling: search, ${searchOptions.concurrency} clients (null server)`,
+      threads: { count: threads, address: server.address, collection: options.collection },
+      onCpuSeconds: (seconds) => {
+        searchSeconds = seconds;
+      },
+    });
     const queries = level.requests * level.nq;
     figures.search = {
       concurrency: level.concurrency, nq: level.nq, requests: level.requests, durationMs: level.durationMs, queriesPerSecond: level.queriesPerSecond,

@@ -3,7 +3,7 @@
 // what it measures, so a figure labelled "reference" always means the same workload.
 
 import { parseArgs } from "node:util";
-import { benchDefaults } from "../../common/config.ts";
+import { benchDefaults, workerPoolDefaults } from "../../common/config.ts";
 import { invalidArgument } from "../../common/errors.ts";
 import { isMetricType, type MetricType } from "../../querynode/compute/metric.ts";
 import type { ConsistencyName, IndexKind } from "./vela-driver.ts";
@@ -32,6 +32,8 @@ export interface BenchSettings {
   insertBatchRows: number;
   insertConcurrency: number;
   insertThreads: number;
+  /** SDK clients in worker threads each search level spreads its clients over (1: the tool's own thread). */
+  searchThreads: number;
   insertRowsPerSecond: number;
   concurrencyLevels: number[];
   referenceConcurrency: number;
@@ -86,6 +88,8 @@ self-contained report.html. See docs/benchmarks.md.
   --batch N                rows per insert (default ${benchDefaults.insertBatchRows})
   --insert-concurrency N   inserts in flight (default ${benchDefaults.insertConcurrency})
   --insert-threads N       spread them over N SDK clients in worker threads (default ${benchDefaults.insertThreads}: this thread)
+  --search-threads N       spread each search level's clients over N SDK clients in worker threads
+                           (default ${benchDefaults.searchThreads}: this thread; one SDK thread tops out near 1,000 queries/s)
   --insert-rate N          pace ingest to N rows/s (default unpaced)
   --mixed-seconds N --mixed-insert-rate N --mixed-search-concurrency N
                            (defaults ${benchDefaults.mixedSeconds}, ${benchDefaults.mixedInsertRowsPerSecond}, ${benchDefaults.mixedSearchConcurrency})
@@ -99,12 +103,19 @@ self-contained report.html. See docs/benchmarks.md.
 `;
 
 /** Flags that change what the reference workload measures. */
-const workloadFlags = ["rows", "dim", "clusters", "spread", "seed", "queries", "base", "query-file", "ground-truth", "metric", "index", "m", "ef-construction", "ef", "k", "concurrency", "reference-concurrency", "nq", "batch", "insert-concurrency", "insert-threads", "insert-rate", "phases", "peers", "consistency"];
+const workloadFlags = ["rows", "dim", "clusters", "spread", "seed", "queries", "base", "query-file", "ground-truth", "metric", "index", "m", "ef-construction", "ef", "k", "concurrency", "reference-concurrency", "nq", "batch", "insert-concurrency", "insert-threads", "search-threads", "insert-rate", "phases", "peers", "consistency"];
 
 function integer(text: string | undefined, flag: string, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value < min) throw invalidArgument(`--${flag} must be an integer ≥ ${min}, got "${text}"`);
+  return value;
+}
+
+/** A number of SDK client threads: 1 (the tool's own) up to the worker pool's bound. */
+function threadCount(text: string | undefined, flag: string, fallback: number): number {
+  const value = integer(text, flag, fallback);
+  if (value > workerPoolDefaults.workerCountMax) throw invalidArgument(`--${flag} must be at most ${workerPoolDefaults.workerCountMax} (workerCountMax), got "${text}"`);
   return value;
 }
 
@@ -140,7 +151,7 @@ export function parseBenchArgs(argv: string[]): BenchSettings | "help" {
       base: { type: "string" }, "query-file": { type: "string" }, "ground-truth": { type: "string" }, metric: { type: "string" },
       index: { type: "string" }, m: { type: "string" }, "ef-construction": { type: "string" }, ef: { type: "string" }, k: { type: "string" }, consistency: { type: "string" },
       concurrency: { type: "string" }, "reference-concurrency": { type: "string" }, nq: { type: "string" }, "level-seconds": { type: "string" }, "ef-sweep": { type: "string" },
-      "filter-percent": { type: "string" }, batch: { type: "string" }, "insert-concurrency": { type: "string" }, "insert-threads": { type: "string" }, "insert-rate": { type: "string" },
+      "filter-percent": { type: "string" }, batch: { type: "string" }, "insert-concurrency": { type: "string" }, "insert-threads": { type: "string" }, "search-threads": { type: "string" }, "insert-rate": { type: "string" },
       "mixed-seconds": { type: "string" }, "mixed-insert-rate": { type: "string" }, "mixed-search-concurrency": { type: "string" },
       out: { type: "string" }, "cache-dir": { type: "string" }, "peer-workers": { type: "string" },
       "keep-collection": { type: "boolean" }, "keep-data": { type: "boolean" }, quiet: { type: "boolean" },
@@ -193,7 +204,8 @@ export function parseBenchArgs(argv: string[]): BenchSettings | "help" {
     consistency: consistency as ConsistencyName,
     insertBatchRows: integer(values.batch, "batch", benchDefaults.insertBatchRows),
     insertConcurrency: integer(values["insert-concurrency"], "insert-concurrency", benchDefaults.insertConcurrency),
-    insertThreads: integer(values["insert-threads"], "insert-threads", benchDefaults.insertThreads),
+    insertThreads: threadCount(values["insert-threads"], "insert-threads", benchDefaults.insertThreads),
+    searchThreads: threadCount(values["search-threads"], "search-threads", benchDefaults.searchThreads),
     insertRowsPerSecond: values["insert-rate"] === undefined ? benchDefaults.insertRateRowsPerSecond : positive(values["insert-rate"], "insert-rate", 0),
     concurrencyLevels: integerList(values.concurrency, "concurrency", benchDefaults.searchConcurrencyLevels),
     referenceConcurrency: integer(values["reference-concurrency"], "reference-concurrency", benchDefaults.referenceConcurrency),

@@ -37,6 +37,8 @@ export interface BuildFigures {
 }
 
 export interface SearchLevel {
+  /** SDK clients in worker threads the level ran on (absent: the tool's own thread). */
+  threads?: number;
   concurrency: number;
   nq: number;
   requests: number;

@@ -67,7 +67,7 @@ export async function runBench(settings: BenchSettings, command: string): Promis
       collection: settings.collection,
       search: {
         concurrency: settings.referenceConcurrency, nq: settings.nq, k: settings.k, consistency: settings.consistency, ...(settings.indexType === "HNSW" ? { ef: settings.ef } : {}),
-        durationMs: settings.levelSeconds * 1000, requestsMax: settings.levelRequestsMax,
+        durationMs: settings.levelSeconds * 1000, requestsMax: settings.levelRequestsMax, threads: settings.searchThreads,
       },
       ingest: { batchRows: settings.insertBatchRows, concurrency: settings.insertConcurrency, threads: settings.insertThreads, rowsMax: benchDefaults.ceilingIngestRowsMax },
       warmUpSeconds: benchDefaults.ceilingWarmUpSeconds,
@@ -145,17 +145,18 @@ async function runVelaPhases(settings: BenchSettings, dataSet: DataSet, truth: G
       }
     }
     const searchEf = isHnsw ? { ef: settings.ef } : {};
+    const searchThreads = { threads: { count: settings.searchThreads, address: vela.address, collection: settings.collection } };
     if (phases.has("search")) {
       vela.search = [];
       for (const concurrency of settings.concurrencyLevels) {
         vela.search.push(await searchLevel(context, {
           concurrency, nq: settings.nq, k: settings.k, consistency: settings.consistency, ...searchEf, truth,
-          durationMs: settings.levelSeconds * 1000, requestsMax: settings.levelRequestsMax, label: `search, ${concurrency} clients`,
+          durationMs: settings.levelSeconds * 1000, requestsMax: settings.levelRequestsMax, label: `search, ${concurrency} clients`, ...searchThreads,
         }));
       }
     }
     if (phases.has("efsweep")) {
-      if (isHnsw) vela.efSweep = await efSweepPhase(context, { concurrency: settings.referenceConcurrency, nq: settings.nq, k: settings.k, consistency: settings.consistency, truth, efs: settings.efSweep });
+      if (isHnsw) vela.efSweep = await efSweepPhase(context, { concurrency: settings.referenceConcurrency, nq: settings.nq, k: settings.k, consistency: settings.consistency, truth, efs: settings.efSweep, ...searchThreads });
       else progress.note(`ef sweep skipped: a ${settings.indexType} index has no ef`);
     }
     if (phases.has("filtered")) {
@@ -164,7 +165,7 @@ async function runVelaPhases(settings: BenchSettings, dataSet: DataSet, truth: G
       const filteredTruth = await groundTruthFor({ dataSet, metric: settings.metric, k: settings.k, cacheDir: settings.cacheDir, progress, filter: { name: filter, mask } });
       const level = await searchLevel(context, {
         concurrency: settings.referenceConcurrency, nq: settings.nq, k: settings.k, consistency: settings.consistency, ...searchEf, truth: filteredTruth.truth, filter,
-        durationMs: settings.levelSeconds * 1000, requestsMax: settings.levelRequestsMax, label: `filtered search (${filter}), ${settings.referenceConcurrency} clients`,
+        durationMs: settings.levelSeconds * 1000, requestsMax: settings.levelRequestsMax, label: `filtered search (${filter}), ${settings.referenceConcurrency} clients`, ...searchThreads,
       });
       vela.filtered = { ...level, filter, keptFraction: kept / dataSet.rows };
     }

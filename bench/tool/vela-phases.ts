@@ -13,6 +13,7 @@ import type { GroundTruth } from "./ground-truth.ts";
 import { runLoad, sleep, type LoadOutcome } from "./load.ts";
 import { WorkerPool } from "../../common/worker-pool.ts";
 import type { IngestThreadOutcome, IngestThreadTask } from "./ingest-worker.ts";
+import type { SearchThreadOutcome, SearchThreadTask } from "./search-worker.ts";
 import type { Progress } from "./progress.ts";
 import type { BuildFigures, CpuFigures, EfPoint, FreshnessFigures, IngestFigures, MixedFigures, SearchLevel } from "./result.ts";
 import { ErrorRecorder, LatencyRecorder, coresUsed, perSecond, recallAtK } from "./stats.ts";
@@ -185,6 +186,13 @@ export interface SearchLevelOptions {
   filter?: string;
   truth: GroundTruth;
   label: string;
+  /**
+   * Spread the clients over this many SDK clients in worker threads (each its own event loop); 1 or
+   * absent: the tool's own thread. Needs the address and collection the threads connect to.
+   */
+  threads?: { count: number; address: string; collection: string };
+  /** Called once with the CPU seconds the level's measured stretch used (the tool's, and Vela's or the watched server's). */
+  onCpuSeconds?: (seconds: { toolSeconds: number; processSeconds?: number }) => void;
 }
 
 /** One search level: `concurrency` clients cycling through the queries, nq at a time. */
@@ -195,31 +203,96 @@ export async function searchLevel(context: VelaPhaseContext, options: SearchLeve
   const answers: Array<number[] | undefined> = new Array(queryCount);
   const finite = options.durationMs !== undefined;
   progress.start(options.label, finite ? (options.durationMs as number) / 1000 : options.requestsMax, finite ? "s" : "requests");
-  const cpu = new CpuMeter(context.velaPid);
+  // With threads, CPU is measured from the go flag: their start-up (loading the SDK, connecting) is not the level's.
+  let cpu = new CpuMeter(context.velaPid);
   const started = performance.now();
-  const outcome = await runLoad({
-    concurrency: options.concurrency, operationsMax: options.requestsMax, ...(finite ? { durationMs: options.durationMs } : {}),
-    operation: async (sequence) => {
-      const first = (sequence * options.nq) % queryCount;
-      const indexes = Array.from({ length: options.nq }, (_, i) => (first + i) % queryCount);
-      const results = await driver.search({
-        vectors: indexes.map((q) => queryPoints[q] as number[]), topk: options.k, consistency: options.consistency,
-        ...(options.ef === undefined ? {} : { ef: options.ef }), ...(options.filter === undefined ? {} : { filter: options.filter }),
-      });
-      indexes.forEach((q, i) => {
-        if (answers[q] === undefined) answers[q] = results[i] ?? [];
-      });
-      return options.nq;
-    },
-    onProgress: (answered) => progress.update(finite ? (performance.now() - started) / 1000 : answered),
-  });
+  // More threads than clients would leave some idle.
+  const threadCount = options.threads === undefined ? 1 : Math.min(options.threads.count, options.concurrency);
+  const threads = options.threads !== undefined && threadCount > 1 ? { ...options.threads, count: threadCount } : undefined;
+  const outcome = threads !== undefined
+    ? await searchInThreads(context, options, threads, answers, (answered) => progress.update(finite ? (performance.now() - started) / 1000 : answered), () => {
+      cpu = new CpuMeter(context.velaPid);
+    })
+    : await runLoad({
+      concurrency: options.concurrency, operationsMax: options.requestsMax, ...(finite ? { durationMs: options.durationMs } : {}),
+      operation: async (sequence) => {
+        const first = (sequence * options.nq) % queryCount;
+        const indexes = Array.from({ length: options.nq }, (_, i) => (first + i) % queryCount);
+        const results = await driver.search({
+          vectors: indexes.map((q) => queryPoints[q] as number[]), topk: options.k, consistency: options.consistency,
+          ...(options.ef === undefined ? {} : { ef: options.ef }), ...(options.filter === undefined ? {} : { filter: options.filter }),
+        });
+        indexes.forEach((q, i) => {
+          if (answers[q] === undefined) answers[q] = results[i] ?? [];
+        });
+        return options.nq;
+      },
+      onProgress: (answered) => progress.update(finite ? (performance.now() - started) / 1000 : answered),
+    });
+  options.onCpuSeconds?.(cpu.seconds());
   const level: SearchLevel = {
+    ...(threads === undefined ? {} : { threads: threads.count }),
     concurrency: options.concurrency, nq: options.nq, requests: outcome.succeeded, durationMs: Math.round(outcome.durationMs),
     queriesPerSecond: perSecond(outcome.units, outcome.durationMs), latency: outcome.latency.summary(),
     recall: recallAtK(answers, options.truth.ids, options.truth.width, options.k), errors: outcome.errors.summary(), cpu: cpu.read(),
   };
   progress.finish(`${level.queriesPerSecond} queries/s, p99 ${level.latency.p99Ms} ms, recall ${level.recall.toFixed(4)}, ${level.errors.count} errors`);
   return level;
+}
+
+const searchWorkerFile = new URL("./search-worker.ts", import.meta.url);
+
+/** A search level spread over worker threads, each with its own SDK client (see search-worker.ts). */
+async function searchInThreads(
+  context: VelaPhaseContext, options: SearchLevelOptions, threads: { count: number; address: string; collection: string }, answers: Array<number[] | undefined>,
+  onAnswered: (answered: number) => void, onGo: () => void,
+): Promise<LoadOutcome> {
+  const { dataSet } = context;
+  const count = threads.count;
+  const counters = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const queries = new Float32Array(new SharedArrayBuffer(dataSet.queries.byteLength));
+  queries.set(dataSet.queries);
+  const pool = new WorkerPool({ workerFile: searchWorkerFile, name: "search threads", limits: { workerCount: count } });
+  try {
+    const runs = Array.from({ length: count }, (_, thread) => pool.run<SearchThreadOutcome>("search", {
+      address: threads.address, collection: threads.collection, queries, dim: dataSet.dim, nq: options.nq, k: options.k,
+      ...(options.ef === undefined ? {} : { ef: options.ef }), ...(options.filter === undefined ? {} : { filter: options.filter }),
+      consistency: options.consistency,
+      concurrency: Math.floor(options.concurrency / count) + (thread < options.concurrency % count ? 1 : 0),
+      ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+      requestsMax: options.requestsMax, counters,
+    } satisfies SearchThreadTask));
+    // Every thread connects first; the clock starts when all are ready and the go flag is set.
+    while (Atomics.load(counters, 2) < count) await sleep(10);
+    onGo();
+    const started = performance.now();
+    Atomics.store(counters, 3, 1);
+    Atomics.notify(counters, 3);
+    const timer = setInterval(() => onAnswered(Atomics.load(counters, 1)), 200);
+    let outcomes: SearchThreadOutcome[];
+    try {
+      outcomes = await Promise.all(runs);
+    } finally {
+      clearInterval(timer);
+    }
+    const durationMs = performance.now() - started;
+    const latency = new LatencyRecorder();
+    const errors = new ErrorRecorder();
+    let units = 0;
+    let succeeded = 0;
+    let failed = 0;
+    for (const outcome of outcomes) {
+      latency.addAll(outcome.latenciesMs);
+      units += outcome.units;
+      succeeded += outcome.succeeded;
+      failed += outcome.errorCount;
+      errors.absorb({ count: outcome.errorCount, first: outcome.errors });
+      for (const [q, ids] of outcome.answers) if (answers[q] === undefined) answers[q] = ids;
+    }
+    return { succeeded, units, failed, durationMs, latency, errors };
+  } finally {
+    await pool.close();
+  }
 }
 
 export async function efSweepPhase(context: VelaPhaseContext, options: Omit<SearchLevelOptions, "ef" | "label" | "durationMs" | "requestsMax"> & { efs: readonly number[] }): Promise<EfPoint[]> {
