@@ -29,7 +29,8 @@ export interface IngestThreadTask {
 
 export interface IngestThreadOutcome {
   latenciesMs: Float64Array;
-  rows: number;
+  /** Rows acknowledged. */
+  units: number;
   succeeded: number;
   errorCount: number;
   errors: string[];
@@ -61,7 +62,7 @@ serveWorkerTasks({
       });
       const summary = outcome.errors.summary();
       const latencies = Float64Array.from(outcome.latency.samples());
-      const result: IngestThreadOutcome = { latenciesMs: latencies, rows: outcome.units, succeeded: outcome.succeeded, errorCount: summary.count, errors: summary.first };
+      const result: IngestThreadOutcome = { latenciesMs: latencies, units: outcome.units, succeeded: outcome.succeeded, errorCount: summary.count, errors: summary.first };
       return withTransfer(result, [latencies.buffer]);
     } finally {
       await driver.close();

@@ -112,21 +112,49 @@ const ingestWorkerFile = new URL("./ingest-worker.ts", import.meta.url);
 async function ingestInThreads(context: VelaPhaseContext, options: IngestOptions & { rows: number }, onRows: (rows: number) => void): Promise<LoadOutcome> {
   const { dataSet } = context;
   const { threads } = options;
+  return runInThreads<IngestThreadOutcome>(ingestWorkerFile, "ingest", threads, (thread, counters) => ({
+    address: options.address, collection: options.collection, vectors: dataSet.vectors, dim: dataSet.dim, rows: options.rows, batchRows: options.batchRows,
+    concurrency: shareOf(options.concurrency, threads, thread),
+    batchesPerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows / threads : 0, counters,
+  } satisfies IngestThreadTask), onRows);
+}
+
+/** What every load thread (ingest-worker.ts, search-worker.ts) reports back. */
+interface ThreadOutcome {
+  latenciesMs: Float64Array;
+  succeeded: number;
+  /** Units done: rows inserted, queries answered. */
+  units: number;
+  errorCount: number;
+  errors: string[];
+}
+
+/** Thread `thread`'s share of `total` clients spread over `threads` (the first ones take the remainder). */
+function shareOf(total: number, threads: number, thread: number): number {
+  return Math.floor(total / threads) + (thread < total % threads ? 1 : 0);
+}
+
+/**
+ * Runs task `name` in `threads` worker threads of `workerFile`, one task each, sharing four counters:
+ * [0] and [1] are the task's own (the next unit of work, and the progress `onProgress` reads every
+ * 200 ms), [2] counts threads connected and [3] is the go flag. The clock starts (and `onGo` runs) once
+ * every thread is connected; the outcomes are merged into one.
+ */
+async function runInThreads<T extends ThreadOutcome>(
+  workerFile: URL, name: string, threads: number, task: (thread: number, counters: Int32Array) => object,
+  onProgress: (done: number) => void, onGo?: () => void, eachOutcome?: (outcome: T) => void,
+): Promise<LoadOutcome> {
   const counters = new Int32Array(new SharedArrayBuffer(4 * 4));
-  const pool = new WorkerPool({ workerFile: ingestWorkerFile, name: "ingest threads", limits: { workerCount: threads } });
+  const pool = new WorkerPool({ workerFile, name: `${name} threads`, limits: { workerCount: threads } });
   try {
-    const runs = Array.from({ length: threads }, (_, thread) => pool.run<IngestThreadOutcome>("ingest", {
-      address: options.address, collection: options.collection, vectors: dataSet.vectors, dim: dataSet.dim, rows: options.rows, batchRows: options.batchRows,
-      concurrency: Math.floor(options.concurrency / threads) + (thread < options.concurrency % threads ? 1 : 0),
-      batchesPerSecond: options.rowsPerSecond > 0 ? options.rowsPerSecond / options.batchRows / threads : 0, counters,
-    } satisfies IngestThreadTask));
-    // Every thread connects first; the clock starts when all are ready and the go flag is set.
+    const runs = Array.from({ length: threads }, (_, thread) => pool.run<T>(name, task(thread, counters)));
     while (Atomics.load(counters, 2) < threads) await sleep(10);
+    onGo?.();
     const started = performance.now();
     Atomics.store(counters, 3, 1);
     Atomics.notify(counters, 3);
-    const timer = setInterval(() => onRows(Atomics.load(counters, 1)), 200);
-    let outcomes: IngestThreadOutcome[];
+    const timer = setInterval(() => onProgress(Atomics.load(counters, 1)), 200);
+    let outcomes: T[];
     try {
       outcomes = await Promise.all(runs);
     } finally {
@@ -140,10 +168,11 @@ async function ingestInThreads(context: VelaPhaseContext, options: IngestOptions
     let failed = 0;
     for (const outcome of outcomes) {
       latency.addAll(outcome.latenciesMs);
-      units += outcome.rows;
+      units += outcome.units;
       succeeded += outcome.succeeded;
       failed += outcome.errorCount;
       errors.absorb({ count: outcome.errorCount, first: outcome.errors });
+      eachOutcome?.(outcome);
     }
     return { succeeded, units, failed, durationMs, latency, errors };
   } finally {
@@ -248,51 +277,17 @@ async function searchInThreads(
   onAnswered: (answered: number) => void, onGo: () => void,
 ): Promise<LoadOutcome> {
   const { dataSet } = context;
-  const count = threads.count;
-  const counters = new Int32Array(new SharedArrayBuffer(4 * 4));
   const queries = new Float32Array(new SharedArrayBuffer(dataSet.queries.byteLength));
   queries.set(dataSet.queries);
-  const pool = new WorkerPool({ workerFile: searchWorkerFile, name: "search threads", limits: { workerCount: count } });
-  try {
-    const runs = Array.from({ length: count }, (_, thread) => pool.run<SearchThreadOutcome>("search", {
-      address: threads.address, collection: threads.collection, queries, dim: dataSet.dim, nq: options.nq, k: options.k,
-      ...(options.ef === undefined ? {} : { ef: options.ef }), ...(options.filter === undefined ? {} : { filter: options.filter }),
-      consistency: options.consistency,
-      concurrency: Math.floor(options.concurrency / count) + (thread < options.concurrency % count ? 1 : 0),
-      ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
-      requestsMax: options.requestsMax, counters,
-    } satisfies SearchThreadTask));
-    // Every thread connects first; the clock starts when all are ready and the go flag is set.
-    while (Atomics.load(counters, 2) < count) await sleep(10);
-    onGo();
-    const started = performance.now();
-    Atomics.store(counters, 3, 1);
-    Atomics.notify(counters, 3);
-    const timer = setInterval(() => onAnswered(Atomics.load(counters, 1)), 200);
-    let outcomes: SearchThreadOutcome[];
-    try {
-      outcomes = await Promise.all(runs);
-    } finally {
-      clearInterval(timer);
-    }
-    const durationMs = performance.now() - started;
-    const latency = new LatencyRecorder();
-    const errors = new ErrorRecorder();
-    let units = 0;
-    let succeeded = 0;
-    let failed = 0;
-    for (const outcome of outcomes) {
-      latency.addAll(outcome.latenciesMs);
-      units += outcome.units;
-      succeeded += outcome.succeeded;
-      failed += outcome.errorCount;
-      errors.absorb({ count: outcome.errorCount, first: outcome.errors });
-      for (const [q, ids] of outcome.answers) if (answers[q] === undefined) answers[q] = ids;
-    }
-    return { succeeded, units, failed, durationMs, latency, errors };
-  } finally {
-    await pool.close();
-  }
+  return runInThreads<SearchThreadOutcome>(searchWorkerFile, "search", threads.count, (thread, counters) => ({
+    address: threads.address, collection: threads.collection, queries, dim: dataSet.dim, nq: options.nq, k: options.k,
+    ...(options.ef === undefined ? {} : { ef: options.ef }), ...(options.filter === undefined ? {} : { filter: options.filter }),
+    consistency: options.consistency, concurrency: shareOf(options.concurrency, threads.count, thread),
+    ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+    requestsMax: options.requestsMax, counters,
+  } satisfies SearchThreadTask), onAnswered, onGo, (outcome) => {
+    for (const [q, ids] of outcome.answers) if (answers[q] === undefined) answers[q] = ids;
+  });
 }
 
 export async function efSweepPhase(context: VelaPhaseContext, options: Omit<SearchLevelOptions, "ef" | "label" | "durationMs" | "requestsMax"> & { efs: readonly number[] }): Promise<EfPoint[]> {
