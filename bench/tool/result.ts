@@ -116,16 +116,9 @@ export interface CeilingFigures {
   server: string;
   address: string;
   /** Searches at the reference concurrency, the Vela search phase's nq, k, ef and consistency. */
-  search?: {
-    concurrency: number;
-    nq: number;
-    requests: number;
-    durationMs: number;
-    queriesPerSecond: number;
-    latency: LatencySummary;
-    errors: ErrorSummary;
+  search?: Pick<SearchLevel, "concurrency" | "nq" | "requests" | "durationMs" | "queriesPerSecond" | "latency" | "errors"> & {
     cpu: CeilingCpu;
-    /** CPU per query vector answered (over the whole level, setup included). */
+    /** CPU per query vector answered, over the level's measured stretch (threads' start-up excluded). */
     toolCpuMsPerQuery?: number;
     serverCpuMsPerQuery?: number;
   };

@@ -13,27 +13,14 @@ import hnswlib from "hnswlib-node";
 import type { SpaceName } from "hnswlib-node";
 import { WorkerPool } from "../../../common/worker-pool.ts";
 import type { MetricType } from "../../../querynode/compute/metric.ts";
-import type { DataSet } from "../dataset.ts";
-import type { GroundTruth } from "../ground-truth.ts";
-import type { Progress } from "../progress.ts";
 import type { EfPoint, PeerFigures, SearchLevel } from "../result.ts";
 import { ErrorRecorder, LatencyRecorder, perSecond, recallAtK } from "../stats.ts";
 import type { PeerLoadTask, PeerSearchOutcome, PeerSearchTask } from "./hnswlib-worker.ts";
+import type { PeerWorkload } from "./peer-workload.ts";
 
-export interface HnswlibPeerOptions {
-  dataSet: DataSet;
-  truth: GroundTruth;
-  metric: MetricType;
-  M: number;
-  efConstruction: number;
-  ef: number;
-  k: number;
-  efSweep: readonly number[];
-  levelSeconds: number;
-  requestsMax: number;
+export interface HnswlibPeerOptions extends PeerWorkload {
   /** Workers of the per-core peer; 0 = one per core. */
   workerCount: number;
-  progress: Progress;
 }
 
 const workerFile = new URL("./hnswlib-worker.ts", import.meta.url);

@@ -9,12 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MetricType } from "../../../querynode/compute/metric.ts";
-import type { DataSet } from "../dataset.ts";
-import type { GroundTruth } from "../ground-truth.ts";
 import { runLoad } from "../load.ts";
-import type { Progress } from "../progress.ts";
 import type { EfPoint, PeerFigures, SearchLevel } from "../result.ts";
 import { perSecond, recallAtK } from "../stats.ts";
+import type { PeerWorkload } from "./peer-workload.ts";
 
 /** The part of LanceDB's API this peer uses (typed here, so the tool compiles without the package). */
 interface LanceVectorQuery {
@@ -40,20 +38,9 @@ interface LanceModule {
   Index: { hnswSq(options: Record<string, unknown>): unknown };
 }
 
-export interface LancePeerOptions {
-  dataSet: DataSet;
-  truth: GroundTruth;
-  metric: MetricType;
-  M: number;
-  efConstruction: number;
-  ef: number;
-  k: number;
-  efSweep: readonly number[];
+export interface LancePeerOptions extends PeerWorkload {
   concurrencyLevels: readonly number[];
   referenceConcurrency: number;
-  levelSeconds: number;
-  requestsMax: number;
-  progress: Progress;
 }
 
 export const lancePeerName = "LanceDB (embedded)";
