@@ -11,7 +11,7 @@ import type { GroundTruth } from "./ground-truth.ts";
 import { startNullServer, type StartedNullServer } from "./null-server.ts";
 import type { Progress } from "./progress.ts";
 import type { CeilingCpu, CeilingFigures, CpuFigures } from "./result.ts";
-import { VelaDriver, type ConsistencyName } from "./vela-driver.ts";
+import { VelaDriver, queryPointsOf, searchInSequence, type ConsistencyName } from "./vela-driver.ts";
 import { runLoad } from "./load.ts";
 import { CpuMeter, ingestPhase, searchLevel, type VelaPhaseContext } from "./vela-phases.ts";
 
@@ -50,18 +50,14 @@ export async function ceilingPhase(dataSet: DataSet, truth: GroundTruth, progres
 
     // Warm both ends up first (JIT, connections), so the ceiling is the client's steady rate: the Vela
     // search level at this concurrency follows the lower levels, and a cold start would understate it.
-    const { dim, queryCount } = dataSet;
     const warmUpMs = options.warmUpSeconds * 1000;
-    const queryPoints = Array.from({ length: queryCount }, (_, q) => Array.from(dataSet.queries.subarray(q * dim, (q + 1) * dim)));
+    const queryPoints = queryPointsOf(dataSet.queries, dataSet.dim);
     const search = options.search;
     const warmDriver = driver;
     progress.start("client ceiling: warm-up searches", options.warmUpSeconds, "s");
     await runLoad({
       concurrency: search.concurrency, durationMs: warmUpMs,
-      operation: async (sequence) => {
-        const vectors = Array.from({ length: search.nq }, (_, i) => queryPoints[(sequence * search.nq + i) % queryCount] as number[]);
-        await warmDriver.search({ vectors, topk: search.k, consistency: search.consistency, ...(search.ef === undefined ? {} : { ef: search.ef }) });
-      },
+      operation: (sequence) => searchInSequence(warmDriver, queryPoints, sequence, search, () => undefined),
     });
     progress.finish();
 
@@ -88,7 +84,7 @@ export async function ceilingPhase(dataSet: DataSet, truth: GroundTruth, progres
       concurrency: options.ingest.concurrency, durationMs: warmUpMs,
       operation: async (batch) => {
         const first = (batch * options.ingest.batchRows) % ingestRows;
-        return warmDriver.insertRows(dataSet.vectors, dim, first, Math.min(options.ingest.batchRows, ingestRows - first));
+        return warmDriver.insertRows(dataSet.vectors, dataSet.dim, first, Math.min(options.ingest.batchRows, ingestRows - first));
       },
     });
     progress.finish();

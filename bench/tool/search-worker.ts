@@ -6,19 +6,14 @@
 
 import { serveWorkerTasks, withTransfer } from "../../common/worker-serve.ts";
 import { runLoad } from "./load.ts";
-import { VelaDriver, type ConsistencyName } from "./vela-driver.ts";
+import { VelaDriver, queryPointsOf, searchInSequence, type SearchSettings } from "./vela-driver.ts";
 
-export interface SearchThreadTask {
+export interface SearchThreadTask extends SearchSettings {
   address: string;
   collection: string;
   /** queryCount × dim, SharedArrayBuffer-backed. */
   queries: Float32Array;
   dim: number;
-  nq: number;
-  k: number;
-  ef?: number;
-  filter?: string;
-  consistency: ConsistencyName;
   /** Clients (requests in flight) on this thread. */
   concurrency: number;
   /** No request starts after this long from the go flag (absent: requestsMax decides). */
@@ -42,8 +37,7 @@ export interface SearchThreadOutcome {
 serveWorkerTasks({
   search: async (payload) => {
     const task = payload as SearchThreadTask;
-    const queryCount = task.queries.length / task.dim;
-    const points = Array.from({ length: queryCount }, (_, q) => Array.from(task.queries.subarray(q * task.dim, (q + 1) * task.dim)));
+    const points = queryPointsOf(task.queries, task.dim);
     const driver = await VelaDriver.connect(task.address, task.collection);
     try {
       Atomics.add(task.counters, 2, 1);
@@ -57,17 +51,11 @@ serveWorkerTasks({
         operation: async () => {
           const sequence = Atomics.add(task.counters, 0, 1);
           if (sequence >= task.requestsMax) return null;
-          const first = (sequence * task.nq) % queryCount;
-          const indexes = Array.from({ length: task.nq }, (_, i) => (first + i) % queryCount);
-          const results = await driver.search({
-            vectors: indexes.map((q) => points[q] as number[]), topk: task.k, consistency: task.consistency,
-            ...(task.ef === undefined ? {} : { ef: task.ef }), ...(task.filter === undefined ? {} : { filter: task.filter }),
-          });
-          indexes.forEach((q, i) => {
-            if (!answers.has(q)) answers.set(q, results[i] ?? []);
+          const answered = await searchInSequence(driver, points, sequence, task, (q, ids) => {
+            if (!answers.has(q)) answers.set(q, ids);
           });
           Atomics.add(task.counters, 1, 1);
-          return task.nq;
+          return answered;
         },
       });
       const summary = outcome.errors.summary();

@@ -64,6 +64,35 @@ export interface SearchCall {
   filter?: string;
 }
 
+/** Queries as the SDK takes them: one plain array per query of a queryCount × dim block. */
+export function queryPointsOf(queries: Float32Array, dim: number): number[][] {
+  return Array.from({ length: queries.length / dim }, (_, q) => Array.from(queries.subarray(q * dim, (q + 1) * dim)));
+}
+
+/** What every request of a search level asks for, apart from its queries. */
+export interface SearchSettings {
+  nq: number;
+  k: number;
+  ef?: number;
+  filter?: string;
+  consistency: ConsistencyName;
+}
+
+/**
+ * Request `sequence` of a closed loop that cycles through `points`, nq at a time: sends it and hands
+ * each query's answer (by query index) to `onAnswer`. Resolves to the queries answered (nq).
+ */
+export async function searchInSequence(driver: VelaDriver, points: readonly number[][], sequence: number, settings: SearchSettings, onAnswer: (query: number, ids: number[]) => void): Promise<number> {
+  const first = (sequence * settings.nq) % points.length;
+  const indexes = Array.from({ length: settings.nq }, (_, i) => (first + i) % points.length);
+  const results = await driver.search({
+    vectors: indexes.map((q) => points[q] as number[]), topk: settings.k, consistency: settings.consistency,
+    ...(settings.ef === undefined ? {} : { ef: settings.ef }), ...(settings.filter === undefined ? {} : { filter: settings.filter }),
+  });
+  indexes.forEach((q, i) => onAnswer(q, results[i] ?? []));
+  return settings.nq;
+}
+
 export class VelaDriver {
   private constructor(
     readonly client: MilvusClient,

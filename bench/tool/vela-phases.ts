@@ -17,7 +17,7 @@ import type { SearchThreadOutcome, SearchThreadTask } from "./search-worker.ts";
 import type { Progress } from "./progress.ts";
 import type { BuildFigures, CpuFigures, EfPoint, FreshnessFigures, IngestFigures, MixedFigures, SearchLevel } from "./result.ts";
 import { ErrorRecorder, LatencyRecorder, coresUsed, perSecond, recallAtK } from "./stats.ts";
-import type { ConsistencyName, IndexKind, VelaDriver } from "./vela-driver.ts";
+import { queryPointsOf, searchInSequence, type ConsistencyName, type IndexKind, type VelaDriver } from "./vela-driver.ts";
 import { processCpuSeconds } from "./vela-server.ts";
 import type { MetricType } from "../../querynode/compute/metric.ts";
 
@@ -227,9 +227,8 @@ export interface SearchLevelOptions {
 /** One search level: `concurrency` clients cycling through the queries, nq at a time. */
 export async function searchLevel(context: VelaPhaseContext, options: SearchLevelOptions): Promise<SearchLevel> {
   const { driver, dataSet, progress } = context;
-  const { dim, queryCount } = dataSet;
-  const queryPoints = Array.from({ length: queryCount }, (_, q) => Array.from(dataSet.queries.subarray(q * dim, (q + 1) * dim)));
-  const answers: Array<number[] | undefined> = new Array(queryCount);
+  const queryPoints = queryPointsOf(dataSet.queries, dataSet.dim);
+  const answers: Array<number[] | undefined> = new Array(dataSet.queryCount);
   const finite = options.durationMs !== undefined;
   progress.start(options.label, finite ? (options.durationMs as number) / 1000 : options.requestsMax, finite ? "s" : "requests");
   // With threads, CPU is measured from the go flag: their start-up (loading the SDK, connecting) is not the level's.
@@ -244,18 +243,9 @@ export async function searchLevel(context: VelaPhaseContext, options: SearchLeve
     })
     : await runLoad({
       concurrency: options.concurrency, operationsMax: options.requestsMax, ...(finite ? { durationMs: options.durationMs } : {}),
-      operation: async (sequence) => {
-        const first = (sequence * options.nq) % queryCount;
-        const indexes = Array.from({ length: options.nq }, (_, i) => (first + i) % queryCount);
-        const results = await driver.search({
-          vectors: indexes.map((q) => queryPoints[q] as number[]), topk: options.k, consistency: options.consistency,
-          ...(options.ef === undefined ? {} : { ef: options.ef }), ...(options.filter === undefined ? {} : { filter: options.filter }),
-        });
-        indexes.forEach((q, i) => {
-          if (answers[q] === undefined) answers[q] = results[i] ?? [];
-        });
-        return options.nq;
-      },
+      operation: (sequence) => searchInSequence(driver, queryPoints, sequence, options, (q, ids) => {
+        if (answers[q] === undefined) answers[q] = ids;
+      }),
       onProgress: (answered) => progress.update(finite ? (performance.now() - started) / 1000 : answered),
     });
   options.onCpuSeconds?.(cpu.seconds());
@@ -321,8 +311,8 @@ const probeLevels: ConsistencyName[] = ["Strong", "Bounded", "Eventually"];
 
 export async function mixedPhase(context: VelaPhaseContext, options: MixedOptions): Promise<MixedFigures> {
   const { driver, dataSet, progress } = context;
-  const { dim, rows, queryCount } = dataSet;
-  const queryPoints = Array.from({ length: queryCount }, (_, q) => Array.from(dataSet.queries.subarray(q * dim, (q + 1) * dim)));
+  const { dim, rows } = dataSet;
+  const queryPoints = queryPointsOf(dataSet.queries, dim);
   progress.start(`mixed: ${options.insertRowsPerSecond} rows/s inserted, ${options.searchConcurrency} searching, freshness probes`, options.durationMs / 1000, "s");
   const cpu = new CpuMeter(context.velaPid);
   const started = performance.now();
@@ -339,7 +329,7 @@ export async function mixedPhase(context: VelaPhaseContext, options: MixedOption
   const searches = runLoad({
     concurrency: options.searchConcurrency, durationMs: options.durationMs,
     operation: async (sequence) => {
-      await driver.search({ vectors: [queryPoints[sequence % queryCount] as number[]], topk: options.k, consistency: options.consistency, ...(options.ef === undefined ? {} : { ef: options.ef }) });
+      await searchInSequence(driver, queryPoints, sequence, { nq: 1, k: options.k, consistency: options.consistency, ...(options.ef === undefined ? {} : { ef: options.ef }) }, () => undefined);
     },
   });
   const freshness = probeLevels.map((consistency) => ({ consistency, delays: new LatencyRecorder(), polls: 0, errors: new ErrorRecorder() }));
