@@ -12,11 +12,10 @@
 //   npx tsx bench/ingest-server.ts
 //   VELA_BENCH_SECONDS=10 VELA_BENCH_CONCURRENCY=1,4,16 VELA_BENCH_CLIENTS=raw,sdk npx tsx bench/ingest-server.ts
 
-import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import * as grpc from "@grpc/grpc-js";
-import protobuf from "protobufjs";
+import { milvusType } from "../proxy/grpc/milvus-protocol.ts";
 import { generateDataSet } from "./tool/dataset.ts";
 import { runLoad } from "./tool/load.ts";
 import { VelaDriver } from "./tool/vela-driver.ts";
@@ -31,11 +30,8 @@ const clients = (process.env.VELA_BENCH_CLIENTS ?? "raw,sdk").split(",");
 // raw client has one encoded request per batch it may send, so it stops at this many).
 const batchesMax = Number(process.env.VELA_BENCH_BATCHES ?? "400");
 
-const require = createRequire(import.meta.url);
-const descriptor = (require("@zilliz/milvus2-sdk-node/dist/milvus/proto-json/milvus.js") as { default: protobuf.INamespace }).default;
-const root = protobuf.Root.fromJSON(descriptor);
-const InsertRequest = root.lookupType("milvus.proto.milvus.InsertRequest");
-const MutationResult = root.lookupType("milvus.proto.milvus.MutationResult");
+const InsertRequest = milvusType("milvus.proto.milvus.InsertRequest");
+const MutationResult = milvusType("milvus.proto.milvus.MutationResult");
 
 const dataSet = generateDataSet({ rows: 8 * batchRows, dim, clusters: 100, spread: 0.5, queries: 1, seed: 42 });
 const vectorBatches = Array.from({ length: 8 }, (_, b) => dataSet.vectors.slice(b * batchRows * dim, (b + 1) * batchRows * dim));

@@ -16,16 +16,15 @@
 // Environment: VELA_BENCH_SECONDS per level (10), VELA_BENCH_CONCURRENCY (1,16), VELA_BENCH_COLLECTION,
 // VELA_BENCH_CLIENTS (raw,sdk), VELA_BENCH_ROUNDS (1: each level once; more interleave the clients).
 
-import { createRequire } from "node:module";
 import { cpuUsage } from "node:process";
 import * as grpc from "@grpc/grpc-js";
-import protobuf from "protobufjs";
 import { loadavg } from "node:os";
+import { milvusType } from "../proxy/grpc/milvus-protocol.ts";
 import { generateDataSet } from "./tool/dataset.ts";
 import { groundTruthFor } from "./tool/ground-truth.ts";
 import { runLoad } from "./tool/load.ts";
 import { recallAtK } from "./tool/stats.ts";
-import { VelaDriver } from "./tool/vela-driver.ts";
+import { VelaDriver, queryPointsOf } from "./tool/vela-driver.ts";
 import { processCpuSeconds, startStandaloneVela, type StartedVela } from "./tool/vela-server.ts";
 
 const collection = process.env.VELA_BENCH_COLLECTION ?? "vela_search_bench";
@@ -36,12 +35,9 @@ const concurrencies = (process.env.VELA_BENCH_CONCURRENCY ?? "1,16").split(",").
 const clients = (process.env.VELA_BENCH_CLIENTS ?? "raw,sdk").split(",");
 const rounds = Number(process.env.VELA_BENCH_ROUNDS ?? "1");
 
-const require = createRequire(import.meta.url);
-const descriptor = (require("@zilliz/milvus2-sdk-node/dist/milvus/proto-json/milvus.js") as { default: protobuf.INamespace }).default;
-const root = protobuf.Root.fromJSON(descriptor);
-const SearchRequest = root.lookupType("milvus.proto.milvus.SearchRequest");
-const SearchResults = root.lookupType("milvus.proto.milvus.SearchResults");
-const PlaceholderGroup = root.lookupType("milvus.proto.common.PlaceholderGroup");
+const SearchRequest = milvusType("milvus.proto.milvus.SearchRequest");
+const SearchResults = milvusType("milvus.proto.milvus.SearchResults");
+const PlaceholderGroup = milvusType("milvus.proto.common.PlaceholderGroup");
 
 const dataSet = generateDataSet({ rows: 100_000, dim: 128, clusters: 100, spread: 0.5, queries: 1_000, seed: 42 });
 const { dim, queryCount } = dataSet;
@@ -96,7 +92,7 @@ try {
       resolve((decoded.results?.ids?.int_id?.data ?? []).map((id) => (typeof id === "number" ? id : id.toNumber())));
     });
   });
-  const queryPoints = Array.from({ length: queryCount }, (_, q) => Array.from(dataSet.queries.subarray(q * dim, (q + 1) * dim)));
+  const queryPoints = queryPointsOf(dataSet.queries, dim);
   const sdkSearch = async (q: number): Promise<number[]> => (await driver.search({ vectors: [queryPoints[q] as number[]], topk: k, consistency: "Bounded", ef }))[0] ?? [];
 
   console.log(`search at ef ${ef}, k ${k}, ${seconds} s per level; Vela at ${address}${pid === 0 ? " (its CPU not measured: set VELA_BENCH_PID)" : ` (pid ${pid})`}; load average ${loadavg().map((value) => value.toFixed(2)).join(" ")}`);

@@ -4,13 +4,12 @@
 // answers must have the same shape (fields, types, lengths), or the ceiling would measure a different
 // client path than the one Vela is measured through.
 
-import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { promisify, buildSearchRequest } from "@zilliz/milvus2-sdk-node";
-import protobuf from "protobufjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SeededRandom, testSeed } from "../../common/random.ts";
+import { MILVUS_LOADER_OPTIONS, milvusDescriptor, milvusType } from "../../proxy/grpc/milvus-protocol.ts";
 import { insertRowCountOf, searchShapeOf, startNullServer, type StartedNullServer } from "./null-server.ts";
 import { VelaDriver } from "./vela-driver.ts";
 import { startStandaloneVela, type StartedVela } from "./vela-server.ts";
@@ -18,12 +17,9 @@ import { startStandaloneVela, type StartedVela } from "./vela-server.ts";
 const seed = testSeed();
 console.log(`null-server.test seed ${seed} (VELA_SEED to replay)`);
 
-const require = createRequire(import.meta.url);
-const descriptor = (require("@zilliz/milvus2-sdk-node/dist/milvus/proto-json/milvus.js") as { default: protobuf.INamespace }).default;
-const root = protobuf.Root.fromJSON(descriptor);
-const searchRequestType = root.lookupType("milvus.proto.milvus.SearchRequest");
-const placeholderGroupType = root.lookupType("milvus.proto.common.PlaceholderGroup");
-const insertRequestType = root.lookupType("milvus.proto.milvus.InsertRequest");
+const searchRequestType = milvusType("milvus.proto.milvus.SearchRequest");
+const placeholderGroupType = milvusType("milvus.proto.common.PlaceholderGroup");
+const insertRequestType = milvusType("milvus.proto.milvus.InsertRequest");
 
 describe("null server wire reader", () => {
   it("reads nq (the first placeholder's vectors) and topk (else limit, else 10) from random SearchRequests", () => {
@@ -158,7 +154,7 @@ describe("null server against Vela", () => {
 
   it("answers what it does not implement with UNIMPLEMENTED, and counts every call", async () => {
     // A plain gRPC client: the SDK turns a failed call into an empty answer.
-    const loaded = grpc.loadPackageDefinition(protoLoader.fromJSON(descriptor, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true })) as any;
+    const loaded = grpc.loadPackageDefinition(protoLoader.fromJSON(milvusDescriptor, MILVUS_LOADER_OPTIONS)) as any;
     const client = new (loaded.milvus.proto.milvus.MilvusService as grpc.ServiceClientConstructor)(nullServer.address, grpc.credentials.createInsecure());
     const failure = await new Promise<grpc.ServiceError | null>((resolve) => {
       (client as any).GetVersion({}, (error: grpc.ServiceError | null) => resolve(error));

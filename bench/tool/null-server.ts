@@ -11,19 +11,13 @@
 // the tool's event loop; startNullServer starts it.
 
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import protobuf from "protobufjs";
 import { apiDefaults, benchDefaults, queryNodeReadDefaults } from "../../common/config.ts";
+import { MILVUS_LOADER_OPTIONS, milvusDescriptor, milvusType } from "../../proxy/grpc/milvus-protocol.ts";
 
-const require = createRequire(import.meta.url);
-const milvusDescriptor = (require("@zilliz/milvus2-sdk-node/dist/milvus/proto-json/milvus.js") as { default: protobuf.INamespace }).default;
-
-/** The loader options the Milvus SDKs (and Vela) use. */
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 /** Vela's Status for a call that succeeded. */
 const SUCCESS = { error_code: "Success", code: 0, reason: "", retriable: false };
@@ -167,12 +161,11 @@ export interface NullMilvusService {
 export function createNullMilvusService(options: NullServerOptions): NullMilvusService {
   if (!(Number.isInteger(options.dim) && options.dim > 0)) throw new RangeError(`dim must be a positive integer, got ${options.dim}`);
   const keySpan = Math.max(1, Math.floor(options.rows));
-  const packageDefinition = protoLoader.fromJSON(milvusDescriptor, LOADER_OPTIONS);
+  const packageDefinition = protoLoader.fromJSON(milvusDescriptor, MILVUS_LOADER_OPTIONS);
   const loaded = grpc.loadPackageDefinition(packageDefinition) as any;
   const milvusService = (loaded.milvus.proto.milvus.MilvusService as grpc.ServiceClientConstructor).service;
-  const root = protobuf.Root.fromJSON(milvusDescriptor);
   const encoderOf = (typeName: string) => {
-    const type = root.lookupType(typeName);
+    const type = milvusType(typeName);
     return (body: Record<string, unknown>): Buffer => {
       const bytes = type.encode(type.fromObject(body)).finish();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

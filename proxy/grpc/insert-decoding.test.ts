@@ -2,7 +2,6 @@
 // every request): the same object for random requests, except vectors as Float32Arrays and int64
 // keys as bigints; packed, split and unpacked float encodings; damaged bytes refused.
 
-import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import Long from "long";
@@ -10,15 +9,13 @@ import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { SeededRandom, testSeed } from "../../common/random.ts";
 import { createInsertDeserializer } from "./insert-decoding.ts";
+import { MILVUS_LOADER_OPTIONS, milvusDescriptor, milvusType } from "./milvus-protocol.ts";
 
 const seed = testSeed();
 console.log(`insert decoding seed ${seed} (replay: VELA_SEED=${seed})`);
 
-const require = createRequire(import.meta.url);
-const descriptor = (require("@zilliz/milvus2-sdk-node/dist/milvus/proto-json/milvus.js") as { default: protobuf.INamespace }).default;
-const generic = (grpc.loadPackageDefinition(protoLoader.fromJSON(descriptor, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true })) as any)
+const generic = (grpc.loadPackageDefinition(protoLoader.fromJSON(milvusDescriptor, MILVUS_LOADER_OPTIONS)) as any)
   .milvus.proto.milvus.MilvusService.service as grpc.ServiceDefinition;
-const root = protobuf.Root.fromJSON(descriptor);
 
 /** The generic decoding with vectors and int64 columns turned into what the fast one gives. */
 function expectedOf(decoded: any): any {
@@ -55,8 +52,8 @@ describe("Insert and Upsert decoding", () => {
   for (const [method, typeName] of [["Insert", "milvus.proto.milvus.InsertRequest"], ["Upsert", "milvus.proto.milvus.UpsertRequest"]] as const) {
     it(`${method}: decodes random requests as the generic path does, vectors as Float32Array, int64 as bigint`, () => {
       const random = new SeededRandom(seed);
-      const type = root.lookupType(typeName);
-      const fast = createInsertDeserializer(descriptor, typeName);
+      const type = milvusType(typeName);
+      const fast = createInsertDeserializer(milvusDescriptor, typeName);
       const slow = generic[method]?.requestDeserialize as (buffer: Buffer) => unknown;
       for (let trial = 0; trial < 30; trial++) {
         const bytes = Buffer.from(type.encode(type.fromObject(randomRequest(random))).finish());
@@ -66,7 +63,7 @@ describe("Insert and Upsert decoding", () => {
   }
 
   it("joins floats sent in several packed runs or one at a time, in order", () => {
-    const fast = createInsertDeserializer(descriptor, "milvus.proto.milvus.InsertRequest");
+    const fast = createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.InsertRequest");
     const floatArray = new protobuf.Writer();
     floatArray.uint32((1 << 3) | 2).fork().float(1.5).float(-2).ldelim(); // a packed run
     floatArray.uint32((1 << 3) | 5).float(3.25); // one unpacked float
@@ -85,8 +82,8 @@ describe("Insert and Upsert decoding", () => {
   });
 
   it("refuses damaged bytes", () => {
-    const fast = createInsertDeserializer(descriptor, "milvus.proto.milvus.InsertRequest");
-    const type = root.lookupType("milvus.proto.milvus.InsertRequest");
+    const fast = createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.InsertRequest");
+    const type = milvusType("milvus.proto.milvus.InsertRequest");
     // The floats are the last bytes of this request: every cut below lands inside them.
     const bytes = Buffer.from(type.encode(type.fromObject({ fields_data: [{ type: 101, field_name: "v", vectors: { dim: 2, float_vector: { data: [1, 2, 3, 4] } } }] })).finish());
     for (const cut of [1, 3, 4, 9]) expect(() => fast(bytes.subarray(0, bytes.length - cut))).toThrow(RangeError);

@@ -4,7 +4,6 @@
 // gRPC OK with a "not supported" Status in their own response shape, never a crash or a hang.
 // Application errors are gRPC OK with a Status (status.ts), as Milvus does.
 
-import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import protobuf from "protobufjs";
@@ -15,13 +14,9 @@ import { buildParamsOf } from "../../coord/index-definition.ts";
 import { SUCCESS, statusOf, unsupported } from "../api/status.ts";
 import { VELA_VERSION, type CallContext, type VelaService } from "../api/vela-service.ts";
 import { createInsertDeserializer } from "./insert-decoding.ts";
+import { MILVUS_LOADER_OPTIONS, milvusDescriptor, milvusService, milvusType } from "./milvus-protocol.ts";
 import { columnsFromFieldsData, dataTypeFromWire, dataTypeToWire, fieldDataFromRows, fieldDataOf, idsOf, type WireFieldData } from "./field-data.ts";
 
-const require = createRequire(import.meta.url);
-const milvusDescriptor = (require("@zilliz/milvus2-sdk-node/dist/milvus/proto-json/milvus.js") as { default: protobuf.INamespace }).default;
-
-/** The loader options the Milvus SDKs use, so both ends agree on shapes. */
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 type Request = Record<string, any>;
 type Handler = (request: Request, ctx: CallContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
@@ -49,7 +44,7 @@ export interface MilvusGrpcService {
 }
 
 export function createMilvusGrpcService(service: VelaService, hooks: { onCall?: (method: string, ok: boolean, durationMs: number) => void } = {}): MilvusGrpcService {
-  const packageDefinition = protoLoader.fromJSON(milvusDescriptor, LOADER_OPTIONS);
+  const packageDefinition = protoLoader.fromJSON(milvusDescriptor, MILVUS_LOADER_OPTIONS);
   const loaded = grpc.loadPackageDefinition(packageDefinition) as any;
   const MilvusService = loaded.milvus.proto.milvus.MilvusService as grpc.ServiceClientConstructor;
   // Inserts and upserts carry the vectors: they decode straight into Float32Arrays (insert-decoding.ts).
@@ -58,10 +53,9 @@ export function createMilvusGrpcService(service: VelaService, hooks: { onCall?: 
     Insert: { ...(MilvusService.service.Insert as grpc.MethodDefinition<unknown, unknown>), requestDeserialize: createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.InsertRequest") },
     Upsert: { ...(MilvusService.service.Upsert as grpc.MethodDefinition<unknown, unknown>), requestDeserialize: createInsertDeserializer(milvusDescriptor, "milvus.proto.milvus.UpsertRequest") },
   };
-  const root = protobuf.Root.fromJSON(milvusDescriptor);
-  const schemaType = root.lookupType("milvus.proto.schema.CollectionSchema");
-  const placeholderGroupType = root.lookupType("milvus.proto.common.PlaceholderGroup");
-  const serviceType = root.lookupService("milvus.proto.milvus.MilvusService");
+  const schemaType = milvusType("milvus.proto.schema.CollectionSchema");
+  const placeholderGroupType = milvusType("milvus.proto.common.PlaceholderGroup");
+  const serviceType = milvusService();
 
   const handlers = buildHandlers(service, { schemaType, placeholderGroupType });
   const implementation: grpc.UntypedServiceImplementation = {};
