@@ -138,7 +138,7 @@ export class HnswPool {
   async build(request: HnswBuildRequest): Promise<Uint8Array> {
     this.checkOpen();
     const task = validateBuildRequest(request, this.limits);
-    return this.laneFor(this.lanes.map((_, index) => index)).run<Uint8Array>("build", task);
+    return (this.lanes[this.laneIndexFor(this.lanes.map((_, index) => index))] as WorkerPool).run<Uint8Array>("build", task);
   }
 
   /**
@@ -312,22 +312,6 @@ export class HnswPool {
       }
     }
     if (best < 0) throw new VelaError(ErrorCode.Internal, `invariant broken: ${this.name} has no lane to run on`);
-    return best;
-  }
-
-  /** The lane among `candidates` with the fewest tasks running and queued (the lowest index on ties). */
-  private laneFor(candidates: readonly number[]): WorkerPool {
-    let best: WorkerPool | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (const index of candidates) {
-      const lane = this.lanes[index] as WorkerPool;
-      const { running, queued } = lane.stats();
-      if (running + queued < bestLoad) {
-        best = lane;
-        bestLoad = running + queued;
-      }
-    }
-    if (best === undefined) throw new VelaError(ErrorCode.Internal, `invariant broken: ${this.name} has no lane to run on`);
     return best;
   }
 

@@ -28,11 +28,6 @@ serveWorkerTasks({
     resident.set(handleId, loaded);
     return { rows: loaded.header.rows };
   },
-  /** Searches a resident index (HnswSearchTask → TopKResult). */
-  search: (payload) => {
-    const result = searchResident(payload as HnswSearchTask);
-    return withTransfer(result, resultBuffers(result));
-  },
   /** Runs searches one after another (HnswSearchBatchTask → HnswSearchOutcome[], one per search, in order). */
   searchBatch: (payload) => {
     const { searches } = payload as HnswSearchBatchTask;
