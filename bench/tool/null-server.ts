@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import protobuf from "protobufjs";
 import { apiDefaults, benchDefaults, queryNodeReadDefaults } from "../../common/config.ts";
 import { MILVUS_LOADER_OPTIONS, milvusDescriptor, milvusType } from "../../proxy/grpc/milvus-protocol.ts";
 
@@ -43,53 +44,32 @@ export interface SearchShape {
 
 // --- reading the protobuf wire format: only what the answers depend on ---
 
-/** A varint at `offset`; numbers above 2^53 lose precision (the counts read here are far below). */
-function readVarint(bytes: Uint8Array, offset: number): { value: number; next: number } {
-  let value = 0;
-  let scale = 1;
-  let position = offset;
-  while (true) {
-    if (position >= bytes.length) throw new RangeError("truncated varint");
-    const byte = bytes[position++] as number;
-    value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return { value, next: position };
-    scale *= 128;
-    if (scale > 2 ** 63) throw new RangeError("varint longer than 64 bits");
-  }
-}
-
 /**
  * Calls `visit` for each top-level field of a message in bytes [start, end): its number, wire type,
- * and either its varint value or the bounds of its length-delimited payload.
+ * and either its varint value (exact below 2^53, which the counts read here are) or the bounds of its
+ * length-delimited payload. Truncated or overlong fields are a RangeError (protobufjs's reader).
  */
 function forEachField(bytes: Uint8Array, start: number, end: number, visit: (field: number, wireType: number, varint: number, payloadStart: number, payloadEnd: number) => void): void {
-  let position = start;
-  while (position < end) {
-    const tag = readVarint(bytes, position);
-    position = tag.next;
-    const field = Math.floor(tag.value / 8);
-    const wireType = tag.value % 8;
-    switch (wireType) {
-      case 0: {
-        const value = readVarint(bytes, position);
-        position = value.next;
-        visit(field, wireType, value.value, position, position);
-        break;
-      }
-      case 1: position += 8; break;
-      case 5: position += 4; break;
-      case 2: {
-        const length = readVarint(bytes, position);
-        const payloadEnd = length.next + length.value;
-        if (payloadEnd > end) throw new RangeError(`field ${field} runs past the end of its message`);
-        visit(field, wireType, 0, length.next, payloadEnd);
-        position = payloadEnd;
-        break;
-      }
-      default: throw new RangeError(`wire type ${wireType} (field ${field}) is not expected in a Milvus request`);
+  const reader = protobuf.Reader.create(bytes);
+  reader.pos = start;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType === 0) {
+      const value = reader.uint64() as unknown as number | { toNumber(): number };
+      visit(field, wireType, typeof value === "number" ? value : value.toNumber(), reader.pos, reader.pos);
+    } else if (wireType === 2) {
+      const length = reader.uint32();
+      const payloadEnd = reader.pos + length;
+      if (payloadEnd > end) throw new RangeError(`field ${field} runs past the end of its message`);
+      visit(field, wireType, 0, reader.pos, payloadEnd);
+      reader.pos = payloadEnd;
+    } else {
+      reader.skipType(wireType);
     }
   }
-  if (position !== end) throw new RangeError("a fixed-width field runs past the end of its message");
+  if (reader.pos !== end) throw new RangeError("a field runs past the end of its message");
 }
 
 function utf8(bytes: Uint8Array, start: number, end: number): string {
