@@ -277,7 +277,7 @@ export class ReadPath {
 }
 
 /** The hits of every query in one array, in query order (Array.prototype.flat is several times slower). */
-function flatHits(perQuery: readonly Hit[][]): Hit[] {
+export function flatHits(perQuery: readonly Hit[][]): Hit[] {
   const out: Hit[] = [];
   for (const hits of perQuery) for (const hit of hits) out.push(hit);
   return out;

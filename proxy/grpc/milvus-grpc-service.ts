@@ -14,6 +14,7 @@ import { buildParamsOf } from "../../coord/index-definition.ts";
 import { SUCCESS, statusOf, unsupported } from "../api/status.ts";
 import { VELA_VERSION, type CallContext, type VelaService } from "../api/vela-service.ts";
 import { createInsertDeserializer } from "./insert-decoding.ts";
+import { flatHits } from "../read-path.ts";
 import { MILVUS_LOADER_OPTIONS, milvusDescriptor, milvusService, milvusType } from "./milvus-protocol.ts";
 import { columnsFromFieldsData, dataTypeFromWire, dataTypeToWire, fieldDataFromRows, fieldDataOf, idsOf, type WireFieldData } from "./field-data.ts";
 
@@ -336,8 +337,7 @@ function buildHandlers(service: VelaService, types: { schemaType: protobuf.Type;
       const info = result.info;
       const pk = info.schema.fields.find((field) => field.isPrimaryKey) as FieldSchema;
       const outputSchema = expandOutputFields(info, outputFields).filter((field) => !field.isPrimaryKey && !field.isDynamic);
-      const flat: typeof result.results[number] = [];
-      for (const hits of result.results) for (const hit of hits) flat.push(hit);
+      const flat = flatHits(result.results);
       const rows = flat.map((hit) => ({ ...hit.fields, [pk.name]: hit.primaryKey }));
       const dynamic = dynamicColumn(info, rows);
       return ok({

@@ -12,6 +12,7 @@ import { jsonType, type RequestBody } from "./request-body.ts";
 import { badFormat } from "./rest-errors.ts";
 import { RowFormatter } from "./result-rows.ts";
 import type { RouteHandler } from "./route.ts";
+import { flatHits } from "../read-path.ts";
 
 /** Milvus's REST default when a search names no limit. */
 const SEARCH_LIMIT_DEFAULT = 100;
@@ -44,7 +45,7 @@ export const search: RouteHandler = async ({ service, body, call, allowInt64 }) 
     ...(consistencyLevel === undefined ? {} : { consistencyLevel }),
   });
   const formatter = new RowFormatter(info.schema, allowInt64);
-  const rows = result.results.flat().map((hit) => formatter.hit(hit));
+  const rows = flatHits(result.results).map((hit) => formatter.hit(hit));
   if (rows.length === 0) return { data: [], extra: { cost: 0 } };
   return { data: rows, extra: { cost: 0, topks: result.results.map((hits) => hits.length) } };
 };
