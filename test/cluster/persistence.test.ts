@@ -143,6 +143,51 @@ function segmentsOf(vela: Standalone, collectionId: bigint, state: SegmentInfo["
   return vela.dataCoord.listSegments(collectionId).filter((segment) => segment.state === state);
 }
 
+/**
+ * Reads count, search (top `topk`) and query at Eventually in a loop while something changes the
+ * segments underneath (a handoff, a compaction), with no writes meanwhile: every answer must show the
+ * model's live rows exactly, none hidden, doubled or deleted. `stop` ends the loop and gives what failed.
+ */
+function readWhileChanging(vela: Standalone, model: Model, topk: number): { reads: () => number; failed: () => boolean; stop: () => Promise<string[]> } {
+  let stopReading = false;
+  let reads = 0;
+  const failures: string[] = [];
+  const keys = [...model.live.keys()];
+  const query = new Float32Array(DIM).fill(0.5);
+  const loop = (async () => {
+    while (!stopReading) {
+      let answers;
+      try {
+        answers = await Promise.all([
+          vela.reader.count({ collectionName: "c", consistencyLevel: "Eventually" }),
+          vela.reader.search({ collectionName: "c", consistencyLevel: "Eventually", annsField: "v", metricType: "L2", vectors: query, topk }),
+          vela.reader.query({ collectionName: "c", consistencyLevel: "Eventually", outputFields: ["n"], limit: 16_384, filterKeys: keys }),
+        ]);
+      } catch (error) {
+        failures.push(String(error));
+        return;
+      }
+      const [count, search, rows] = answers;
+      reads += 1;
+      if (count.count !== model.live.size) failures.push(`count ${count.count} != ${model.live.size}`);
+      const ids = (search.results[0] ?? []).map((hit) => hit.primaryKey);
+      if (new Set(ids).size !== ids.length) failures.push("a search returned a key twice");
+      if (ids.length !== Math.min(topk, model.live.size)) failures.push(`search returned ${ids.length} hits of ${Math.min(topk, model.live.size)}`);
+      if (ids.some((id) => !model.live.has(id as bigint))) failures.push("a search returned a deleted key");
+      if (rows.rows.length !== model.live.size) failures.push(`query returned ${rows.rows.length} of ${model.live.size} rows`);
+    }
+  })();
+  return {
+    reads: () => reads,
+    failed: () => failures.length > 0,
+    stop: async () => {
+      stopReading = true;
+      await loop;
+      return failures;
+    },
+  };
+}
+
 describe("persistence", () => {
   it("flushed binlogs read back with apache-arrow hold every acknowledged version and tombstone; a restart serves them", async () => {
     const seed = testSeed();
@@ -244,44 +289,16 @@ describe("persistence", () => {
     // The readers below read at Eventually: the node must have applied every write first.
     expect((await vela.reader.count({ collectionName: "c", consistencyLevel: "Strong" })).count).toBe(model.live.size);
 
-    let stopReading = false;
-    let reads = 0;
-    const failures: string[] = [];
-    const reader = (async () => {
-      const keys = [...model.live.keys()];
-      const query = new Float32Array(DIM).fill(0.5);
-      while (!stopReading) {
-        let answers;
-        try {
-          answers = await Promise.all([
-            vela.reader.count({ collectionName: "c", consistencyLevel: "Eventually" }),
-            vela.reader.search({ collectionName: "c", consistencyLevel: "Eventually", annsField: "v", metricType: "L2", vectors: query, topk: 1000 }),
-            vela.reader.query({ collectionName: "c", consistencyLevel: "Eventually", outputFields: ["n"], limit: 16_384, filterKeys: keys }),
-          ]);
-        } catch (error) {
-          failures.push(String(error));
-          return;
-        }
-        const [count, search, rows] = answers;
-        reads += 1;
-        if (count.count !== model.live.size) failures.push(`count ${count.count} != ${model.live.size}`);
-        const ids = (search.results[0] ?? []).map((hit) => hit.primaryKey);
-        if (new Set(ids).size !== ids.length) failures.push("a search returned a key twice");
-        if (ids.length !== model.live.size) failures.push(`search returned ${ids.length} of ${model.live.size} rows`);
-        if (rows.rows.length !== model.live.size) failures.push(`query returned ${rows.rows.length} of ${model.live.size} rows`);
-      }
-    })();
-    await until("reads before the flush", () => reads >= 3 || failures.length > 0);
+    const reader = readWhileChanging(vela, model, 1000);
+    await until("reads before the flush", () => reader.reads() >= 3 || reader.failed());
     await flushAll(vela, collectionId);
     const flushedIds = segmentsOf(vela, collectionId, "flushed").map((segment) => segment.id).sort();
     expect(flushedIds.length).toBeGreaterThan(0);
     const sealedNow = (): string => vela.queryNode.sealedSegments(collectionId).sort().join(",");
     await until("handoff", () => sealedNow() === flushedIds.join(","));
-    const readsAtHandoff = reads;
-    await until("reads after the handoff", () => reads >= readsAtHandoff + 3 || failures.length > 0);
-    stopReading = true;
-    await reader;
-    expect(failures).toEqual([]);
+    const readsAtHandoff = reader.reads();
+    await until("reads after the handoff", () => reader.reads() >= readsAtHandoff + 3 || reader.failed());
+    expect(await reader.stop()).toEqual([]);
 
     // Deletes and upserts after the handoff reach the sealed copies.
     await writeRandom(vela, model, random, "c", 20);
@@ -452,32 +469,8 @@ describe("compaction", () => {
     await until("indexes and handoff", indexedAll, 60_000);
     expect((await vela.reader.count({ collectionName: "c", consistencyLevel: "Strong" })).count).toBe(model.live.size);
 
-    let stopReading = false;
-    let reads = 0;
-    const failures: string[] = [];
-    const reader = (async () => {
-      const keys = [...model.live.keys()];
-      while (!stopReading) {
-        try {
-          const [count, search, rows] = await Promise.all([
-            vela.reader.count({ collectionName: "c", consistencyLevel: "Eventually" }),
-            vela.reader.search({ collectionName: "c", consistencyLevel: "Eventually", annsField: "v", metricType: "L2", vectors: new Float32Array(DIM).fill(0.5), topk: 10 }),
-            vela.reader.query({ collectionName: "c", consistencyLevel: "Eventually", outputFields: ["n"], limit: 16_384, filterKeys: keys }),
-          ]);
-          reads += 1;
-          if (count.count !== model.live.size) failures.push(`count ${count.count} != ${model.live.size}`);
-          const ids = (search.results[0] ?? []).map((hit) => hit.primaryKey);
-          if (new Set(ids).size !== ids.length) failures.push("a search returned a key twice");
-          if (ids.length !== Math.min(10, model.live.size)) failures.push(`search returned ${ids.length} hits`);
-          if (ids.some((id) => !model.live.has(id as bigint))) failures.push("a search returned a deleted key");
-          if (rows.rows.length !== model.live.size) failures.push(`query returned ${rows.rows.length} of ${model.live.size} rows`);
-        } catch (error) {
-          failures.push(String(error));
-          return;
-        }
-      }
-    })();
-    await until("reads before compaction", () => reads >= 3 || failures.length > 0);
+    const reader = readWhileChanging(vela, model, 10);
+    await until("reads before compaction", () => reader.reads() >= 3 || reader.failed());
     const plans = vela.dataCoord.compactionPass();
     expect(plans.length).toBeGreaterThan(0);
     const sources = plans.flat();
@@ -485,11 +478,9 @@ describe("compaction", () => {
       const done = sources.every((id) => vela.dataCoord.segment(id)?.state === "dropped");
       return done && indexedAll() && sources.every((id) => !vela.queryNode.sealedSegments(collectionId).includes(id));
     }, 60_000);
-    const readsAt = reads;
-    await until("reads after compaction", () => reads >= readsAt + 3 || failures.length > 0);
-    stopReading = true;
-    await reader;
-    expect(failures).toEqual([]);
+    const readsAt = reader.reads();
+    await until("reads after compaction", () => reader.reads() >= readsAt + 3 || reader.failed());
+    expect(await reader.stop()).toEqual([]);
 
     // The compacted segments hold exactly the surviving rows: every live version, no deleted one.
     const compacted = segmentsOf(vela, collectionId, "flushed").filter((segment) => segment.compactedFrom !== undefined);
